@@ -1,0 +1,189 @@
+"""check-kernel: diff a kernel configuration against the profiles in kconfig_profiles/.
+
+Library use::
+
+    from rcarkit.kconfig import load_config
+    from rcarkit.profiles import load_catalog
+    from rcarkit.check_kernel import check_config, select_profiles
+
+    catalog = load_catalog()
+    config = load_config("/proc/config.gz")
+    profiles = select_profiles(catalog, ["k8s-core"], cni=["cilium"])
+    report = check_config(config, profiles, catalog)
+    report.exit_code          # 0 ready, 1 required options missing
+    report.to_dict()          # the --format json document
+
+How one rule is judged (``OptionRule`` against ``KernelConfig``):
+
+1. For each symbol of the rule, decide whether it exists in the checked kernel.
+   A symbol written in the config (set or ``is not set``) exists. Otherwise the
+   version history in ``kernel-symbols.toml`` decides: before ``added`` it is
+   ``not-applicable-for-version``, from ``removed`` on it is
+   ``obsolete-skipped``. With no kernel version known, the newest kernel is
+   assumed and a note says so.
+2. A rule with ``any_of`` is ``ok`` when any existing alternative satisfies it.
+3. Otherwise the value decides: absent or ``n`` is ``missing``, a present value
+   that does not satisfy ``expect`` (``m`` where ``y`` is needed, a too-small
+   number) is ``wrong-value``.
+4. A profile's ``min_kernel`` adds a ``KERNEL_VERSION`` row that fails when
+   the kernel is older.
+
+In a defconfig, an absent symbol takes its Kconfig default, so "missing" there
+is marked ``provisional``.
+"""
+
+from .kconfig import KernelVersion
+from .report import (Finding, Group, Report, OK, MISSING, WRONG, OBSOLETE, NOT_YET)
+
+
+def select_profiles(catalog, names=None, cni=None, runtime=None, proxy_mode=None, all_profiles=False):
+    """Resolve ``--profile`` names and the ``--cni/--runtime/--proxy-mode`` shortcuts.
+
+    With nothing given, the default set (k8s-core, containerd, kube-proxy-iptables,
+    flannel-vxlan) is used; a shortcut replaces the default of its kind.
+    """
+    from .profiles import DEFAULT_PROFILES
+    if all_profiles:
+        return list(catalog.profiles.values())
+    chosen = [catalog.profile(n) for n in (names or [])]
+    shortcuts = {"cni": cni or [], "runtime": runtime or [], "proxy-mode": proxy_mode or []}
+    for kind, values in shortcuts.items():
+        for value in values:
+            chosen.append(catalog.resolve(kind, value))
+    if not names:
+        kinds_given = set(k for k, v in shortcuts.items() if v)
+        defaults = [catalog.profile(n) for n in DEFAULT_PROFILES]
+        chosen = [p for p in defaults if p.kind not in kinds_given] + chosen
+    unique = []
+    for prof in chosen:
+        if prof not in unique:
+            unique.append(prof)
+    return unique
+
+
+def symbol_status(config, catalog, symbol):
+    """Whether ``symbol`` exists in the checked kernel: (status or None, history note)."""
+    if config.get(symbol) is not None:
+        return None, ""
+    hist = catalog.history(symbol)
+    if hist is None:
+        return None, ""
+    exists = hist.exists_in(config.version)
+    if exists is None:  # unknown version: assume the newest kernel
+        exists = hist.removed is None
+    if exists:
+        return None, ""
+    if hist.removed is not None and (config.version is None or config.version >= hist.removed):
+        return OBSOLETE, hist.describe()
+    return NOT_YET, hist.describe()
+
+
+def evaluate_rule(config, catalog, rule):
+    """Judge one OptionRule; returns a Finding."""
+    alive = []
+    skipped = []
+    for sym in rule.names:
+        status, why = symbol_status(config, catalog, sym)
+        if status is None:
+            alive.append(sym)
+        else:
+            skipped.append((sym, status, why))
+    sources = tuple(catalog.source(k).to_dict() for k in rule.sources)
+    base = dict(group=rule.profile, name=rule.label, expected=str(rule.expect),
+                required=rule.required, reason=rule.reason, sources=sources,
+                symbols=rule.names)
+    if not alive:
+        sym, status, why = skipped[0]
+        note = "; ".join("%s: %s" % (s, w) for s, _, w in skipped)
+        return Finding(actual=None, status=status, note=note, **base)
+    present_wrong = None
+    for sym in alive:
+        actual = config.get(sym)
+        if rule.expect.matches(actual):
+            note = rule.note
+            if rule.is_any_of:
+                note = ("satisfied by %s" % sym) + ("; " + note if note else "")
+            return Finding(actual=actual, status=OK, note=note, **dict(base, name=rule.label))
+        if actual not in (None, "n") and present_wrong is None:
+            present_wrong = (sym, actual)
+    if present_wrong is not None:
+        sym, actual = present_wrong
+        shown = actual if not rule.is_any_of else "%s=%s" % (sym, actual)
+        return Finding(actual=shown, status=WRONG, note=rule.note, **base)
+    actual = config.get(alive[0])
+    provisional = config.is_provisional and all(config.get(s) is None for s in alive)
+    note = rule.note
+    if skipped:
+        extra = "; ".join("%s: %s" % (s, w) for s, _, w in skipped)
+        note = "%s%s" % (note + "; " if note else "", extra)
+    return Finding(actual=actual, status=MISSING, note=note, provisional=provisional, **base)
+
+
+def evaluate_min_kernel(config, catalog, profile):
+    if profile.min_kernel is None:
+        return None
+    version = config.version
+    sources = tuple(catalog.source(k).to_dict() for k in profile.min_kernel_sources)
+    status = OK if version is not None and version >= profile.min_kernel else WRONG
+    note = ""
+    if version is None:
+        status = MISSING
+        note = "kernel version unknown; pass --kernel-version"
+    return Finding(group=profile.name, name="KERNEL_VERSION", expected=">= %s" % profile.min_kernel,
+                   actual=str(version) if version else None, status=status, required=True,
+                   reason=profile.min_kernel_reason, sources=sources, note=note)
+
+
+def check_config(config, profiles, catalog):
+    """Diff ``config`` (a KernelConfig) against ``profiles``; returns a Report."""
+    groups = []
+    for prof in profiles:
+        group = Group(name=prof.name, title="%s: %s" % (prof.name, prof.summary),
+                      info={"kind": prof.kind,
+                            "min_kernel": str(prof.min_kernel) if prof.min_kernel else None})
+        row = evaluate_min_kernel(config, catalog, prof)
+        if row is not None:
+            group.findings.append(row)
+        for rule in prof.options:
+            group.findings.append(evaluate_rule(config, catalog, rule))
+        groups.append(group)
+    notes = []
+    if config.version is None:
+        notes.append("kernel version unknown (no header in %s): assumed the newest kernel; "
+                     "pass --kernel-version for exact results" % config.source)
+    if config.is_provisional:
+        notes.append("%s is a defconfig: options it does not list take their Kconfig default, "
+                     "so 'missing' results are provisional; expand it with 'make olddefconfig' "
+                     "for a definite answer" % config.source)
+    version = str(config.version) if config.version else None
+    subject = {"config": config.to_dict(), "kernel_version": version, "arch": config.arch,
+               "profiles": [p.name for p in profiles]}
+    line = "%s: Linux %s %s, %s, %d symbols" % (
+        config.source, version or "(version unknown)", config.arch or "(arch unknown)",
+        config.kind if config.origin == "text" else "%s from %s" % (config.kind, config.origin),
+        len(config))
+    return Report(command="check-kernel", subject=subject, groups=groups, notes=notes,
+                  subject_line=line)
+
+
+def missing_symbols(report):
+    """The symbols a fragment must set: ``[(symbol, expected, findings)]`` in report order.
+
+    For an any-of rule the first alternative that exists in the kernel is chosen.
+    """
+    wanted = {}
+    order = []
+    for f in report.failing(required=True) + report.failing(required=False):
+        if f.name == "KERNEL_VERSION":
+            continue
+        sym = f.symbols[0]
+        if sym not in wanted:
+            wanted[sym] = (f.expected, [])
+            order.append(sym)
+        wanted[sym][1].append(f)
+    return [(s, wanted[s][0], wanted[s][1]) for s in order]
+
+
+def parse_kernel_version(text):
+    """--kernel-version validation for the CLI."""
+    return KernelVersion.parse(text)

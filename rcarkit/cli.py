@@ -1,0 +1,181 @@
+"""The ``rcarkit`` command line (typer). Commands live in thin modules:
+
+* ``check-kernel`` here,
+* ``yocto-layer`` and ``verify-fragment`` in :mod:`rcarkit.cli_yocto`,
+* ``etcd-bench`` in :mod:`rcarkit.cli_etcd`,
+* ``check-node`` in :mod:`rcarkit.cli_node`.
+
+Only typer and the standard library are imported at start-up; each command
+imports its library when it runs, so ``check-kernel`` never pays for jinja2,
+psutil or the benchmark.
+"""
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .cli_common import check_choice, emit, user_errors
+from .errors import EXIT_USAGE
+
+EXIT_CODES_HELP = ("Exit codes: 0 all required options present; 1 required options missing; "
+                   "2 bad input or usage (one line on stderr).")
+
+app = typer.Typer(
+    name="rcarkit",
+    help="Get an embedded arm64 board (R-Car, Raspberry Pi, Yocto) ready for Kubernetes. "
+         + EXIT_CODES_HELP,
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool):
+    if value:
+        from . import __version__
+        typer.echo("rcarkit %s" % __version__)
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version_callback,
+                                       is_eager=True, help="Print the version and exit.")):
+    """Get an embedded arm64 board ready for Kubernetes."""
+
+
+@app.command("check-kernel", help=(
+    "Diff a kernel config against the option sets Kubernetes, the container runtime, "
+    "kube-proxy and the CNI need, and explain every gap. CONFIG defaults to "
+    "/proc/config.gz, then /boot/config-$(uname -r); it may be a .config, a defconfig, "
+    "a gzip/xz file, a vmlinux or an Image/zImage/Image.gz with CONFIG_IKCONFIG. "
+    "Default profiles: k8s-core, containerd, kube-proxy-iptables, flannel-vxlan. "
+    + EXIT_CODES_HELP))
+def check_kernel_cmd(
+    config: Optional[Path] = typer.Argument(None, help="Kernel config or kernel image.",
+                                            show_default=False),
+    profile: Optional[List[str]] = typer.Option(None, "--profile", "-p",
+                                                help="Profile to check (repeatable)."),
+    cni: Optional[List[str]] = typer.Option(None, "--cni", help="CNI shortcut: flannel, "
+                                            "calico, cilium, weave, ... (repeatable)."),
+    runtime: Optional[List[str]] = typer.Option(None, "--runtime",
+                                                help="Runtime: containerd, cri-o, docker."),
+    proxy_mode: Optional[List[str]] = typer.Option(None, "--proxy-mode",
+                                                   help="kube-proxy mode: iptables, ipvs, nftables."),
+    all_profiles: bool = typer.Option(False, "--all-profiles", help="Check every profile."),
+    list_profiles: bool = typer.Option(False, "--list-profiles", help="List profiles and exit."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json or markdown."),
+    only_missing: bool = typer.Option(False, "--only-missing",
+                                      help="Show only missing and wrong-valued options."),
+    kernel_version: Optional[str] = typer.Option(None, "--kernel-version",
+                                                 help="Kernel version when the config has no header."),
+    defconfig: bool = typer.Option(False, "--defconfig",
+                                   help="Treat the input as a defconfig (absent = default)."),
+    profiles_dir: Optional[Path] = typer.Option(None, "--profiles-dir",
+                                                help="Use option sets from this directory."),
+    emit_fragment: Optional[Path] = typer.Option(None, "--emit-fragment",
+                                                 help="Write the missing options as a .cfg "
+                                                      "fragment for merge_config.sh."),
+    emit_layer: Optional[Path] = typer.Option(None, "--emit-layer",
+                                              help="Write a Yocto layer adding the missing options."),
+    kernel_recipe: str = typer.Option("linux-renesas", "--kernel-recipe",
+                                      help="Kernel recipe the layer appends to."),
+    machine_override: Optional[str] = typer.Option(None, "--machine-override",
+                                                   help="Machine override for the bbappend."),
+    force: bool = typer.Option(False, "--force", help="Overwrite files changed by hand."),
+):
+    check_choice(fmt, ("table", "json", "markdown"), "--format")
+    with user_errors():
+        from .profiles import load_catalog
+        catalog = load_catalog(str(profiles_dir) if profiles_dir else None)
+        if list_profiles:
+            emit(_render_profiles(catalog, fmt))
+            raise typer.Exit(0)
+        from .check_kernel import check_config, select_profiles
+        from .kconfig import default_config_path, load_config
+        profiles = select_profiles(catalog, profile, cni=cni, runtime=runtime,
+                                   proxy_mode=proxy_mode, all_profiles=all_profiles)
+        path = str(config) if config is not None else default_config_path()
+        cfg = load_config(path, kernel_version=kernel_version,
+                          kind="defconfig" if defconfig else None)
+        report = check_config(cfg, profiles, catalog)
+        written = []
+        if emit_fragment is not None or emit_layer is not None:
+            from . import yocto
+            if emit_fragment is not None:
+                written.append(yocto.write_fragment(report, catalog, emit_fragment, force=force))
+            if emit_layer is not None:
+                written.extend(yocto.write_layer(report, catalog, emit_layer,
+                                                 kernel_recipe=kernel_recipe,
+                                                 machine_override=machine_override,
+                                                 force=force))
+        from .render import render
+        emit(render(report, fmt, only_missing))
+        for item in written:
+            typer.echo("wrote %s" % item, err=True)
+        raise typer.Exit(report.exit_code)
+
+
+def _render_profiles(catalog, fmt):
+    rows = [p.to_dict() for p in catalog.profiles.values()]
+    if fmt == "json":
+        import json
+        return json.dumps({"schema_version": 1, "profiles": rows}, indent=2) + "\n"
+    order = {"core": 0, "runtime": 1, "proxy-mode": 2, "cni": 3, "storage": 4}
+    rows.sort(key=lambda r: (order.get(r["kind"], 9), r["name"]))
+    if fmt == "markdown":
+        from tabulate import tabulate
+        return tabulate([[r["name"], r["kind"], r["min_kernel"] or "", r["options"],
+                          r["summary"]] for r in rows],
+                        headers=["profile", "kind", "min kernel", "options", "summary"],
+                        tablefmt="github") + "\n"
+    out = ["%-20s %-10s %-6s %4s  %s" % ("PROFILE", "KIND", "KERNEL", "OPTS", "SUMMARY")]
+    for r in rows:
+        line = "%-20s %-10s %-6s %4d  %s" % (r["name"], r["kind"], r["min_kernel"] or "-",
+                                             r["options"], r["summary"])
+        out.append(line if len(line) <= 80 else line[:77] + "...")
+    return "\n".join(out) + "\n"
+
+
+def _register_other_commands():
+    from . import cli_etcd, cli_node, cli_yocto
+    for module in (cli_yocto, cli_etcd, cli_node):
+        module.register(app)
+
+
+_register_other_commands()
+
+
+def main(argv=None):
+    """Console entry point: usage errors become one line on stderr and exit 2."""
+    import click
+    command = typer.main.get_command(app)
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        code = command.main(args=args, prog_name="rcarkit", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.UsageError as exc:
+        hint = ""
+        if exc.ctx is not None:
+            hint = " (see '%s --help')" % exc.ctx.command_path
+        sys.stderr.write("rcarkit: error: %s%s\n" % (exc.format_message(), hint))
+        code = EXIT_USAGE
+    except click.exceptions.Abort:
+        sys.stderr.write("rcarkit: interrupted\n")
+        code = 130
+    except KeyboardInterrupt:
+        sys.stderr.write("rcarkit: interrupted\n")
+        code = 130
+    except BrokenPipeError:
+        code = 0
+    if code is None:
+        code = 0
+    sys.exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,5 @@
+"""Typer command(s) for etcd (stub: being built)."""
+
+
+def register(app):
+    """Add this module's command(s) to the rcarkit app."""

@@ -1,0 +1,451 @@
+"""Read a kernel configuration from wherever a board keeps it.
+
+:func:`load_config` is the one entry point. It accepts:
+
+* ``/proc/config.gz`` of the running kernel (the default in the CLI), with
+  ``/boot/config-$(uname -r)`` as the fallback (:func:`default_config_path`);
+* a full ``.config`` as Kbuild or Yocto writes it (``${B}/.config``);
+* a defconfig (``make savedefconfig`` output, ``bcm2711_defconfig``): options it
+  does not list take their Kconfig *default*, so a check on a defconfig is
+  provisional and :attr:`KernelConfig.kind` says ``"defconfig"``;
+* any of the above compressed with gzip or xz (bzip2 too);
+* the configuration embedded in a kernel built with ``CONFIG_IKCONFIG``: a
+  ``vmlinux`` ELF (located through its ``kernel_config_data`` symbol with
+  pyelftools, or by scanning its sections) or a raw ``Image``, ``Image.gz`` or
+  ``zImage``, scanned for the ``IKCFG_ST`` marker the way the kernel's
+  ``scripts/extract-ikconfig`` does.
+
+Kconfig semantics are kept: ``# CONFIG_X is not set`` means ``n``; when a
+symbol is assigned twice the last assignment wins (as in ``merge_config.sh``);
+strings and hex values are kept exactly as written. The kernel version and
+architecture come from the ``# Linux/arm64 4.14.75 Kernel Configuration``
+header; a caller may pass ``kernel_version`` where the file has none.
+
+Every failure raises :class:`rcarkit.errors.ConfigError` naming the file (and
+the line, where there is one) and what to do about it. Decompression is capped
+(:data:`MAX_CONFIG_BYTES` for a configuration, :data:`MAX_IMAGE_BYTES` for a
+kernel image), so a decompression bomb is an error, not an out-of-memory kill.
+"""
+
+import os
+import re
+
+from .errors import ConfigError
+
+#: Largest configuration text we accept after decompression (real ones are
+#: 100-300 KiB).
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+#: Largest kernel image we decompress while looking for an embedded config.
+MAX_IMAGE_BYTES = 256 * 1024 * 1024
+#: Largest file we read at all.
+MAX_INPUT_BYTES = 512 * 1024 * 1024
+
+_ASSIGN_RE = re.compile(r"^CONFIG_([A-Za-z0-9_]+)=(.*)$")
+_NOTSET_RE = re.compile(r"^# CONFIG_([A-Za-z0-9_]+) is not set$")
+_HEADER_RE = re.compile(
+    r"^# Linux/(?P<arch>[A-Za-z0-9_]+) (?P<version>\d+\.\d+[^ ]*) Kernel Configuration")
+_OLD_HEADER_RE = re.compile(r"^# Linux kernel version: (?P<version>\d+\.\d+\S*)")
+_VERSION_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
+
+IKCFG_START = b"IKCFG_ST"
+IKCFG_END = b"IKCFG_ED"
+
+# Kconfig symbols that name the architecture, for configs without a header.
+_ARCH_SYMBOLS = (("ARM64", "arm64"), ("X86_64", "x86"), ("X86", "x86"), ("ARM", "arm"),
+                 ("RISCV", "riscv"), ("PPC", "powerpc"), ("S390", "s390"), ("MIPS", "mips"))
+
+
+class KernelVersion(tuple):
+    """A kernel version as a comparable ``(major, minor, patch)`` tuple.
+
+    ``KernelVersion.parse("5.4.0-26-generic") == (5, 4, 0)``; ``str()`` gives
+    back the version as written.
+    """
+
+    def __new__(cls, major, minor, patch=0, text=None):
+        self = super().__new__(cls, (int(major), int(minor), int(patch)))
+        self.text = text or "%d.%d.%d" % (major, minor, patch)
+        return self
+
+    @classmethod
+    def parse(cls, text):
+        """Parse ``"4.14.75"``, ``"6.1"`` or ``"5.4.0-26-generic"``; None if it is not one."""
+        if text is None:
+            return None
+        if isinstance(text, KernelVersion):
+            return text
+        m = _VERSION_RE.match(str(text).strip())
+        if not m:
+            return None
+        return cls(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0), str(text).strip())
+
+    def __str__(self):
+        return self.text
+
+    def __repr__(self):
+        return "KernelVersion(%r)" % self.text
+
+    def __reduce__(self):
+        return (KernelVersion, (self[0], self[1], self[2], self.text))
+
+
+class KernelConfig:
+    """A parsed kernel configuration.
+
+    ``values`` maps a symbol name without the ``CONFIG_`` prefix to its value as
+    written: ``"y"``, ``"m"``, ``"n"`` (from ``# ... is not set``), a number,
+    ``"0x..."`` or a quoted string. A symbol absent from ``values`` was not in
+    the file at all: in a full config that means its dependencies are unmet or
+    it does not exist in this kernel; in a defconfig it means "the default".
+    """
+
+    def __init__(self, values, source="<memory>", kind="full", version=None, arch=None,
+                 lines=None, origin="text"):
+        self.values = dict(values)
+        self.source = str(source)
+        self.kind = kind
+        self.version = KernelVersion.parse(version) if version is not None else None
+        self.arch = arch
+        self.lines = dict(lines or {})
+        self.origin = origin
+
+    def get(self, name):
+        """The value of ``name`` (with or without ``CONFIG_``), or None when absent."""
+        if name.startswith("CONFIG_"):
+            name = name[7:]
+        return self.values.get(name)
+
+    def tristate(self, name):
+        """``"y"``, ``"m"`` or ``"n"``; absent symbols count as ``"n"``."""
+        value = self.get(name)
+        if value in ("y", "m"):
+            return value
+        return "n"
+
+    def __contains__(self, name):
+        return self.get(name) is not None
+
+    def __len__(self):
+        return len(self.values)
+
+    @property
+    def is_provisional(self):
+        """True when absent options mean 'Kconfig default' rather than 'off'."""
+        return self.kind != "full"
+
+    def to_dict(self):
+        return {"source": self.source, "kind": self.kind, "origin": self.origin,
+                "kernel_version": str(self.version) if self.version else None,
+                "arch": self.arch, "symbols": len(self.values)}
+
+
+def default_config_path(release=None, proc_root="/"):
+    """The config of the running kernel: /proc/config.gz, else /boot/config-$(uname -r)."""
+    if release is None:
+        release = os.uname().release
+    candidates = [os.path.join(proc_root, "proc/config.gz"),
+                  os.path.join(proc_root, "boot/config-%s" % release)]
+    for path in candidates:
+        if os.path.exists(path):
+            return path
+    raise ConfigError(
+        "no kernel config found at %s" % " or ".join(candidates),
+        hint="pass the path of a .config, or build the kernel with CONFIG_IKCONFIG_PROC=y")
+
+
+def parse_config_text(text, source="<memory>", kernel_version=None, kind=None):
+    """Parse configuration text into a :class:`KernelConfig`.
+
+    ``kind`` is ``"full"``, ``"defconfig"`` or None to detect it: a file Kconfig
+    wrote in full starts with the ``Automatically generated file`` or
+    ``Linux/<arch> <version> Kernel Configuration`` header; anything else is
+    treated as a defconfig (absent options mean "default").
+    """
+    values = {}
+    lines = {}
+    version = None
+    arch = None
+    generated = False
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        line = raw.rstrip("\r").strip()
+        if not line:
+            continue
+        if line.startswith("#"):
+            m = _NOTSET_RE.match(line)
+            if m:
+                values[m.group(1)] = "n"
+                lines[m.group(1)] = lineno
+                continue
+            if lineno <= 10:
+                if "Automatically generated file" in line:
+                    generated = True
+                h = _HEADER_RE.match(line) or _OLD_HEADER_RE.match(line)
+                if h:
+                    generated = True
+                    version = h.group("version")
+                    arch = h.groupdict().get("arch")
+            continue
+        m = _ASSIGN_RE.match(line)
+        if m:
+            values[m.group(1)] = m.group(2)
+            lines[m.group(1)] = lineno
+            continue
+        if "\x00" in line:
+            raise ConfigError("binary data, not a kernel config", path=source, line=lineno,
+                              hint="pass a .config, a /proc/config.gz or a kernel image")
+        raise ConfigError(
+            "not a kernel config line: %r" % _clip(line), path=source, line=lineno,
+            hint="expected 'CONFIG_NAME=value' or '# CONFIG_NAME is not set'")
+    if not values:
+        raise ConfigError("no CONFIG_ lines", path=source,
+                          hint="this is not a kernel config; pass a .config or a defconfig")
+    if arch is None:
+        for sym, name in _ARCH_SYMBOLS:
+            if values.get(sym) == "y":
+                arch = name
+                break
+    if kernel_version is not None:
+        parsed = KernelVersion.parse(kernel_version)
+        if parsed is None:
+            raise ConfigError("--kernel-version %r is not a kernel version" % kernel_version,
+                              hint="write it as 4.14.75 or 6.1")
+        version = parsed
+    elif version is not None:
+        version = KernelVersion.parse(version)
+    if kind is None:
+        kind = "full" if generated else "defconfig"
+    return KernelConfig(values, source=source, kind=kind, version=version, arch=arch,
+                        lines=lines)
+
+
+def load_config(path, kernel_version=None, kind=None):
+    """Read the configuration at ``path`` (see the module docstring for what it takes)."""
+    data, origin = read_config_bytes(path)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            text = data.decode("latin-1")
+        except UnicodeDecodeError:  # pragma: no cover - latin-1 decodes anything
+            raise ConfigError("not text", path=path)
+        if "\x00" in text:
+            raise ConfigError("binary data, not a kernel config", path=path,
+                              hint="pass a .config, a /proc/config.gz or a kernel image")
+    cfg = parse_config_text(text, source=str(path), kernel_version=kernel_version, kind=kind)
+    cfg.origin = origin
+    return cfg
+
+
+def read_config_bytes(path):
+    """Return ``(config_bytes, origin)`` for the file at ``path``.
+
+    ``origin`` says how the text was found: ``text``, ``gzip``, ``xz``, ``bzip2``,
+    ``vmlinux`` (ELF) or ``image`` (raw or compressed kernel image).
+    """
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ConfigError("is a directory", path=path,
+                          hint="pass the .config file inside the build directory")
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_INPUT_BYTES:
+            raise ConfigError("file is %d MiB, larger than any kernel or config" % (size >> 20),
+                              path=path)
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except FileNotFoundError:
+        raise ConfigError("no such file", path=path,
+                          hint="check the path; the running kernel's config is /proc/config.gz")
+    except PermissionError:
+        raise ConfigError("permission denied", path=path, hint="run as a user that can read it")
+    except IsADirectoryError:
+        raise ConfigError("is a directory", path=path)
+    except OSError as exc:
+        raise ConfigError("cannot read: %s" % exc.strerror, path=path)
+    if not data:
+        raise ConfigError("empty file", path=path, hint="the config is empty; regenerate it")
+    return _decode_container(data, path)
+
+
+def _decode_container(data, path):
+    if data[:2] == b"\x1f\x8b":
+        inner = _decompress(data, "gzip", path, MAX_IMAGE_BYTES)
+        return _from_decompressed(inner, "gzip", path)
+    if data[:6] == b"\xfd7zXZ\x00":
+        inner = _decompress(data, "xz", path, MAX_IMAGE_BYTES)
+        return _from_decompressed(inner, "xz", path)
+    if data[:3] == b"BZh":
+        inner = _decompress(data, "bzip2", path, MAX_IMAGE_BYTES)
+        return _from_decompressed(inner, "bzip2", path)
+    if data[:4] == b"\x7fELF":
+        return _from_elf(data, path), "vmlinux"
+    if IKCFG_START in data or _looks_binary(data):
+        return _from_image(data, path), "image"
+    return data, "text"
+
+
+def _from_decompressed(inner, how, path):
+    """A compressed file holds either config text or a kernel image (Image.gz)."""
+    if inner[:4] == b"\x7fELF":
+        return _from_elf(inner, path), "vmlinux"
+    if IKCFG_START in inner or _looks_binary(inner):
+        return _from_image(inner, path), "image"
+    if len(inner) > MAX_CONFIG_BYTES:
+        raise ConfigError("decompressed %s text is over %d MiB; not a kernel config"
+                          % (how, MAX_CONFIG_BYTES >> 20), path=path)
+    return inner, how
+
+
+def _looks_binary(data):
+    head = data[:4096]
+    return b"\x00" in head
+
+
+def _clip(text, n=60):
+    return text if len(text) <= n else text[:n] + "..."
+
+
+def _decompress(data, how, path, limit):
+    """Decompress ``data`` (gzip, xz or bzip2) to at most ``limit`` bytes."""
+    import zlib
+    if how == "gzip":
+        dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        errors = (zlib.error,)
+    elif how == "xz":
+        import lzma
+        dec = lzma.LZMADecompressor()
+        errors = (lzma.LZMAError,)
+    else:
+        import bz2
+        dec = bz2.BZ2Decompressor()
+        errors = (OSError, ValueError)
+    try:
+        if how == "gzip":
+            out = dec.decompress(data, limit + 1)
+            if len(out) > limit:
+                raise _TooBig()
+            complete = dec.eof
+        else:
+            out = dec.decompress(data, max_length=limit + 1)
+            if len(out) > limit:
+                raise _TooBig()
+            complete = dec.eof
+    except _TooBig:
+        raise ConfigError("%s data expands past %d MiB (decompression bomb?)"
+                          % (how, limit >> 20), path=path)
+    except errors as exc:
+        raise ConfigError("corrupt %s data: %s" % (how, exc), path=path,
+                          hint="the file is damaged; copy it again")
+    except EOFError:
+        complete = False
+        out = b""
+    if not complete:
+        raise ConfigError("truncated %s data" % how, path=path,
+                          hint="the file was cut short; copy it again")
+    return out
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _decompress_prefix(data, how, limit):
+    """Decompress as much of a stream embedded at the start of ``data`` as possible.
+
+    Used on kernel images, where a compressed stream is followed by other bytes;
+    errors after some output are fine (like extract-ikconfig's ``tail | gunzip``).
+    """
+    import zlib
+    try:
+        if how == "gzip":
+            dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            return dec.decompress(data, limit)
+        if how == "xz":
+            import lzma
+            return lzma.LZMADecompressor().decompress(data, max_length=limit)
+        if how == "bzip2":
+            import bz2
+            return bz2.BZ2Decompressor().decompress(data, max_length=limit)
+    except Exception:
+        return b""
+    return b""
+
+
+def _ikconfig_payload(blob, path):
+    """Extract the gzip stream between IKCFG_ST and IKCFG_ED in ``blob``, or None."""
+    start = blob.find(IKCFG_START)
+    while start != -1:
+        payload = blob[start + len(IKCFG_START):]
+        end = payload.find(IKCFG_END)
+        if end != -1:
+            payload = payload[:end]
+        if payload[:2] == b"\x1f\x8b":
+            return _decompress(payload, "gzip", path, MAX_CONFIG_BYTES)
+        start = blob.find(IKCFG_START, start + 1)
+    return None
+
+
+def _from_image(data, path):
+    """Config embedded in a raw kernel image, as scripts/extract-ikconfig finds it."""
+    found = _ikconfig_payload(data, path)
+    if found is not None:
+        return found
+    # The image itself is compressed inside a self-extracting wrapper (zImage,
+    # EFI zboot): try each compressed stream, as extract-ikconfig does.
+    magics = ((b"\x1f\x8b\x08", "gzip"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bzip2"))
+    for magic, how in magics:
+        pos = data.find(magic)
+        tries = 0
+        while pos != -1 and tries < 16:
+            inner = _decompress_prefix(data[pos:], how, MAX_IMAGE_BYTES)
+            if inner:
+                found = _ikconfig_payload(inner, path)
+                if found is not None:
+                    return found
+            pos = data.find(magic, pos + 1)
+            tries += 1
+    raise ConfigError("binary file without an embedded kernel config", path=path,
+                      hint="the kernel needs CONFIG_IKCONFIG=y; or pass the build's .config")
+
+
+def _from_elf(data, path):
+    """Config embedded in a vmlinux ELF (CONFIG_IKCONFIG), found with pyelftools."""
+    import io
+    try:
+        from elftools.elf.elffile import ELFFile
+        from elftools.common.exceptions import ELFError
+    except ImportError:  # pragma: no cover - pyelftools is a dependency
+        return _from_image(data, path)
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        symtab = elf.get_section_by_name(".symtab")
+        if symtab is not None and hasattr(symtab, "get_symbol_by_name"):
+            start = symtab.get_symbol_by_name("kernel_config_data")
+            end = symtab.get_symbol_by_name("kernel_config_data_end")
+            if start:
+                addr = start[0]["st_value"]
+                stop = end[0]["st_value"] if end else None
+                for section in elf.iter_sections():
+                    lo = section["sh_addr"]
+                    hi = lo + section["sh_size"]
+                    if section["sh_type"] != "SHT_NOBITS" and lo <= addr < hi:
+                        blob = section.data()
+                        chunk = blob[addr - lo:(stop - lo) if stop else None]
+                        found = _ikconfig_payload(chunk, path)
+                        if found is None and chunk[:2] == b"\x1f\x8b":
+                            found = _decompress_prefix(chunk, "gzip", MAX_CONFIG_BYTES)
+                        if found:
+                            return found
+        for section in elf.iter_sections():
+            if section["sh_type"] in ("SHT_PROGBITS",):
+                found = _ikconfig_payload(section.data(), path)
+                if found is not None:
+                    return found
+    except ConfigError:
+        raise
+    except (ELFError, ValueError, KeyError, IndexError, OSError) as exc:
+        raise ConfigError("damaged ELF file: %s" % exc, path=path)
+    raise ConfigError("vmlinux without an embedded kernel config", path=path,
+                      hint="the kernel needs CONFIG_IKCONFIG=y; or pass the build's .config")

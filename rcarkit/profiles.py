@@ -1,0 +1,439 @@
+"""Option sets as data: the files in ``kconfig_profiles/``.
+
+Every rule rcarkit checks lives in a TOML file a person can read and edit; no
+option name is hard-coded in Python. The directory holds:
+
+``<profile>.toml``
+    One profile (``k8s-core``, ``containerd``, ``kube-proxy-ipvs``, ``cilium``,
+    ...)::
+
+        name = "kube-proxy-ipvs"
+        kind = "proxy-mode"        # core | runtime | proxy-mode | cni | storage
+        summary = "kube-proxy --proxy-mode=ipvs"
+        aliases = ["ipvs"]         # names accepted by --proxy-mode / --cni / --runtime
+        min_kernel = "4.19"        # optional, with min_kernel_reason / min_kernel_source
+        docs = ["https://..."]
+
+        [[option]]
+        name = "IP_VS"             # or: any_of = ["NFT_COMPAT", "IP_NF_IPTABLES"]
+        expect = "y/m"             # y | m | y/m | n | >=N | <=N | an exact value
+        required = true            # false: optional, reported but not fatal
+        reason = "kube-proxy cannot create the IPVS virtual server: ..."
+        source = ["kubernetes-ipvs-readme"]   # keys of sources.toml, or URLs
+
+``sources.toml``
+    The documents rules cite, by key: ``[moby-check-config]`` with ``title``
+    and ``url``.
+
+``kernel-symbols.toml``
+    The version history of kernel symbols, shared by all profiles::
+
+        [NF_CONNTRACK_IPV4]
+        removed = "4.19"                 # first version without it
+        replaced_by = ["NF_CONNTRACK"]   # merged into / renamed to
+        note = "IPv4 conntrack merged into nf_conntrack (commit a0ae2562c6c4)"
+        source = ["kernel-commit-a0ae2562c6c4"]
+        depends = ["NF_CONNTRACK"]       # symbols that must be on for it to be visible
+
+    ``added`` is the first version that has the symbol. A rule on a symbol the
+    checked kernel does not have yet is ``not-applicable-for-version``; one the
+    kernel no longer has is ``obsolete-skipped``. ``depends`` feeds the Yocto
+    fragment when no kernel tree is at hand.
+
+:func:`load_catalog` reads and validates everything and raises
+:class:`rcarkit.errors.ProfileError` naming the file, the entry and the fix.
+"""
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from .errors import ProfileError
+from .kconfig import KernelVersion
+
+PROFILE_KINDS = ("core", "runtime", "proxy-mode", "cni", "storage")
+DEFAULT_PROFILES = ("k8s-core", "containerd", "kube-proxy-iptables", "flannel-vxlan")
+SCHEMA_FILES = ("sources.toml", "kernel-symbols.toml")
+
+_SYMBOL_RE = re.compile(r"^[A-Z0-9_]+$")
+_PROFILE_KEYS = {"name", "kind", "summary", "description", "aliases", "min_kernel",
+                 "min_kernel_reason", "min_kernel_source", "docs", "option", "includes"}
+_OPTION_KEYS = {"name", "any_of", "expect", "required", "reason", "source", "note"}
+_SYMBOL_KEYS = {"added", "removed", "replaced_by", "note", "source", "depends", "arches",
+                "value"}
+
+
+def profiles_dir():
+    """Where the shipped ``kconfig_profiles/`` is (source tree or installed package)."""
+    env = os.environ.get("RCARKIT_PROFILES")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    for candidate in (os.path.join(os.path.dirname(here), "kconfig_profiles"),
+                      os.path.join(here, "kconfig_profiles")):
+        if os.path.isfile(os.path.join(candidate, "kernel-symbols.toml")):
+            return candidate
+    raise ProfileError("kconfig_profiles/ not found next to the rcarkit package",
+                       hint="reinstall rcarkit or set RCARKIT_PROFILES to the directory")
+
+
+class Expect:
+    """An expected value: ``y``, ``m``, ``y/m``, ``n``, ``>=N``, ``<=N`` or exact."""
+
+    def __init__(self, text):
+        text = str(text).strip()
+        if text in ("y-or-m", "ym", "y|m", "m/y"):
+            text = "y/m"
+        self.text = text
+        if text in ("y", "m", "y/m", "n"):
+            self.op = text
+            self.number = None
+        elif text.startswith(">=") or text.startswith("<="):
+            self.op = text[:2]
+            try:
+                self.number = int(text[2:].strip(), 0)
+            except ValueError:
+                raise ValueError("%r: a number must follow %s" % (text, self.op))
+        else:
+            self.op = "=="
+            self.number = None
+
+    def __str__(self):
+        return self.text
+
+    def matches(self, actual):
+        """True when ``actual`` (a value from a KernelConfig, or None) satisfies this."""
+        if self.op == "n":
+            return actual in (None, "n")
+        if actual is None:
+            return False
+        if self.op == "y/m":
+            return actual in ("y", "m")
+        if self.op in ("y", "m"):
+            return actual == self.op
+        if self.op in (">=", "<="):
+            try:
+                value = int(actual, 0)
+            except ValueError:
+                return False
+            return value >= self.number if self.op == ">=" else value <= self.number
+        return actual.strip('"') == self.text.strip('"')
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str
+    title: str
+    url: str = ""
+
+    def to_dict(self):
+        return {"id": self.key, "title": self.title, "url": self.url}
+
+
+@dataclass
+class SymbolHistory:
+    """What the kernel did to one symbol over time (``kernel-symbols.toml``)."""
+    name: str
+    added: Optional[KernelVersion] = None
+    removed: Optional[KernelVersion] = None
+    replaced_by: Tuple[str, ...] = ()
+    note: str = ""
+    sources: Tuple[str, ...] = ()
+    depends: Tuple[str, ...] = ()
+    arches: Tuple[str, ...] = ()
+
+    def exists_in(self, version):
+        """True/False for a known version, None when ``version`` is None."""
+        if version is None:
+            return None
+        if self.added is not None and version < self.added:
+            return False
+        if self.removed is not None and version >= self.removed:
+            return False
+        return True
+
+    def describe(self):
+        parts = []
+        if self.added:
+            parts.append("added in %s" % self.added)
+        if self.removed:
+            what = "removed"
+            if self.replaced_by:
+                what = "replaced by %s" % ", ".join(self.replaced_by)
+            parts.append("%s in %s" % (what, self.removed))
+        return "; ".join(parts)
+
+
+@dataclass
+class OptionRule:
+    """One check: the symbol(s), the value wanted, why, and who says so."""
+    profile: str
+    names: Tuple[str, ...]
+    expect: Expect
+    required: bool
+    reason: str
+    sources: Tuple[str, ...]
+    note: str = ""
+
+    @property
+    def label(self):
+        return " | ".join(self.names)
+
+    @property
+    def is_any_of(self):
+        return len(self.names) > 1
+
+
+@dataclass
+class Profile:
+    name: str
+    kind: str
+    summary: str
+    path: str
+    options: List[OptionRule] = field(default_factory=list)
+    aliases: Tuple[str, ...] = ()
+    min_kernel: Optional[KernelVersion] = None
+    min_kernel_reason: str = ""
+    min_kernel_sources: Tuple[str, ...] = ()
+    docs: Tuple[str, ...] = ()
+    description: str = ""
+
+    def to_dict(self):
+        return {"name": self.name, "kind": self.kind, "summary": self.summary,
+                "aliases": list(self.aliases),
+                "min_kernel": str(self.min_kernel) if self.min_kernel else None,
+                "options": len(self.options),
+                "required": sum(1 for o in self.options if o.required)}
+
+
+@dataclass
+class Catalog:
+    """All profiles, the symbol history and the sources, validated."""
+    directory: str
+    profiles: Dict[str, Profile]
+    symbols: Dict[str, SymbolHistory]
+    sources: Dict[str, Source]
+
+    def profile(self, name):
+        if name in self.profiles:
+            return self.profiles[name]
+        for prof in self.profiles.values():
+            if name in prof.aliases:
+                return prof
+        raise ProfileError("unknown profile %r" % name,
+                           hint="choose from: %s" % ", ".join(sorted(self.profiles)))
+
+    def by_kind(self, kind):
+        return [p for p in self.profiles.values() if p.kind == kind]
+
+    def resolve(self, kind, name):
+        """A --cni/--runtime/--proxy-mode shortcut: profile name or alias of that kind."""
+        for prof in self.by_kind(kind):
+            if name == prof.name or name in prof.aliases:
+                return prof
+        choices = sorted(set(n for p in self.by_kind(kind) for n in (p.name,) + p.aliases))
+        raise ProfileError("unknown %s %r" % (kind, name), hint="choose from: %s" % ", ".join(choices))
+
+    def history(self, symbol):
+        return self.symbols.get(symbol)
+
+    def source(self, key):
+        if key in self.sources:
+            return self.sources[key]
+        return Source(key=key, title=key, url=key if "://" in key else "")
+
+
+def _load_toml(path):
+    try:
+        import tomllib  # Python >= 3.11
+    except ImportError:  # pragma: no cover - exercised on 3.9/3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except OSError as exc:
+        raise ProfileError("cannot read: %s" % exc.strerror, path=path)
+    except tomllib.TOMLDecodeError as exc:
+        line = None
+        m = re.search(r"line (\d+)", str(exc))
+        if m:
+            line = int(m.group(1))
+        raise ProfileError("invalid TOML: %s" % exc, path=path, line=line,
+                           hint="fix the syntax at that line")
+
+
+def _as_tuple(value, what, path):
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ProfileError("%s must be a string or a list of strings" % what, path=path)
+
+
+def _version(value, what, path):
+    if value is None:
+        return None
+    parsed = KernelVersion.parse(str(value))
+    if parsed is None:
+        raise ProfileError("%s = %r is not a kernel version" % (what, value), path=path,
+                           hint='write it as a string like "4.19"')
+    return parsed
+
+
+def _load_sources(path):
+    data = _load_toml(path)
+    sources = {}
+    for key, entry in data.items():
+        if not isinstance(entry, dict) or "title" not in entry:
+            raise ProfileError("source [%s] needs a title (and a url)" % key, path=path)
+        sources[key] = Source(key=key, title=str(entry["title"]), url=str(entry.get("url", "")))
+    return sources
+
+
+def _load_symbols(path):
+    data = _load_toml(path)
+    symbols = {}
+    for name, entry in data.items():
+        where = "symbol [%s]" % name
+        if not _SYMBOL_RE.match(name):
+            raise ProfileError("%s: symbol names are written without CONFIG_, in capitals" % where,
+                               path=path)
+        if not isinstance(entry, dict):
+            raise ProfileError("%s must be a table" % where, path=path)
+        unknown = set(entry) - _SYMBOL_KEYS
+        if unknown:
+            raise ProfileError("%s: unknown key(s) %s" % (where, ", ".join(sorted(unknown))),
+                               path=path, hint="allowed: %s" % ", ".join(sorted(_SYMBOL_KEYS)))
+        hist = SymbolHistory(
+            name=name,
+            added=_version(entry.get("added"), where + " added", path),
+            removed=_version(entry.get("removed"), where + " removed", path),
+            replaced_by=_as_tuple(entry.get("replaced_by"), where + " replaced_by", path),
+            note=str(entry.get("note", "")),
+            sources=_as_tuple(entry.get("source"), where + " source", path),
+            depends=_as_tuple(entry.get("depends"), where + " depends", path),
+            arches=_as_tuple(entry.get("arches"), where + " arches", path),
+        )
+        if hist.added and hist.removed and hist.removed <= hist.added:
+            raise ProfileError("%s: removed (%s) is not after added (%s)"
+                               % (where, hist.removed, hist.added), path=path)
+        symbols[name] = hist
+    return symbols
+
+
+def _load_profile(path, sources):
+    data = _load_toml(path)
+    base = os.path.basename(path)
+    unknown = set(data) - _PROFILE_KEYS
+    if unknown:
+        raise ProfileError("unknown top-level key(s) %s" % ", ".join(sorted(unknown)), path=path,
+                           hint="allowed: %s" % ", ".join(sorted(_PROFILE_KEYS)))
+    name = data.get("name")
+    if name != base[:-len(".toml")]:
+        raise ProfileError("name = %r does not match the file name" % name, path=path,
+                           hint='set name = "%s"' % base[:-len(".toml")])
+    kind = data.get("kind")
+    if kind not in PROFILE_KINDS:
+        raise ProfileError("kind = %r" % kind, path=path,
+                           hint="kind is one of %s" % ", ".join(PROFILE_KINDS))
+    if not data.get("summary"):
+        raise ProfileError("summary is missing", path=path, hint="add a one-line summary")
+    prof = Profile(
+        name=name, kind=kind, summary=str(data["summary"]), path=path,
+        aliases=_as_tuple(data.get("aliases"), "aliases", path),
+        min_kernel=_version(data.get("min_kernel"), "min_kernel", path),
+        min_kernel_reason=str(data.get("min_kernel_reason", "")),
+        min_kernel_sources=_as_tuple(data.get("min_kernel_source"), "min_kernel_source", path),
+        docs=_as_tuple(data.get("docs"), "docs", path),
+        description=str(data.get("description", "")),
+    )
+    if prof.min_kernel and not (prof.min_kernel_reason and prof.min_kernel_sources):
+        raise ProfileError("min_kernel needs min_kernel_reason and min_kernel_source", path=path)
+    options = data.get("option", [])
+    if not isinstance(options, list) or not options:
+        raise ProfileError("no [[option]] entries", path=path, hint="a profile lists options")
+    seen = set()
+    for index, entry in enumerate(options, 1):
+        where = "option #%d" % index
+        if not isinstance(entry, dict):
+            raise ProfileError("%s must be a table" % where, path=path)
+        unknown = set(entry) - _OPTION_KEYS
+        if unknown:
+            raise ProfileError("%s: unknown key(s) %s" % (where, ", ".join(sorted(unknown))),
+                               path=path, hint="allowed: %s" % ", ".join(sorted(_OPTION_KEYS)))
+        if ("name" in entry) == ("any_of" in entry):
+            raise ProfileError("%s needs exactly one of name or any_of" % where, path=path)
+        names = _as_tuple(entry.get("name") or entry.get("any_of"), where + " name", path)
+        if "any_of" in entry and len(names) < 2:
+            raise ProfileError("%s: any_of lists at least two symbols" % where, path=path)
+        where = "option %s" % " | ".join(names)
+        for sym in names:
+            if not _SYMBOL_RE.match(sym):
+                raise ProfileError("%s: %r is not a symbol name" % (where, sym), path=path,
+                                   hint="write it without CONFIG_, in capitals")
+        if names in seen:
+            raise ProfileError("%s is listed twice" % where, path=path)
+        seen.add(names)
+        for key in ("expect", "reason", "source"):
+            if not entry.get(key):
+                raise ProfileError("%s has no %s" % (where, key), path=path,
+                                   hint="every option says what it expects, why, and who says so")
+        if not isinstance(entry.get("required", True), bool):
+            raise ProfileError("%s: required must be true or false" % where, path=path)
+        try:
+            expect = Expect(entry["expect"])
+        except ValueError as exc:
+            raise ProfileError("%s: expect %s" % (where, exc), path=path)
+        srcs = _as_tuple(entry["source"], where + " source", path)
+        for key in srcs:
+            if key not in sources and "://" not in key:
+                raise ProfileError("%s: source %r is not in sources.toml" % (where, key),
+                                   path=path, hint="add it to sources.toml or give a URL")
+        prof.options.append(OptionRule(
+            profile=name, names=names, expect=expect,
+            required=entry.get("required", True), reason=str(entry["reason"]).strip(),
+            sources=srcs, note=str(entry.get("note", ""))))
+    return prof
+
+
+_CATALOG_CACHE = {}
+
+
+def load_catalog(directory=None):
+    """Load and validate every profile in ``directory`` (default: the shipped one)."""
+    directory = os.path.abspath(directory or profiles_dir())
+    cached = _CATALOG_CACHE.get(directory)
+    if cached is not None:
+        return cached
+    if not os.path.isdir(directory):
+        raise ProfileError("profiles directory not found", path=directory)
+    sources = _load_sources(os.path.join(directory, "sources.toml"))
+    symbols = _load_symbols(os.path.join(directory, "kernel-symbols.toml"))
+    for hist in symbols.values():
+        for key in hist.sources:
+            if key not in sources and "://" not in key:
+                raise ProfileError("symbol [%s]: source %r is not in sources.toml"
+                                   % (hist.name, key),
+                                   path=os.path.join(directory, "kernel-symbols.toml"))
+    profiles = {}
+    for entry in sorted(os.listdir(directory)):
+        if not entry.endswith(".toml") or entry in SCHEMA_FILES:
+            continue
+        prof = _load_profile(os.path.join(directory, entry), sources)
+        profiles[prof.name] = prof
+    aliases = {}
+    for prof in profiles.values():
+        for alias in prof.aliases:
+            if alias in profiles and alias != prof.name:
+                raise ProfileError("alias %r of %s is another profile's name" % (alias, prof.name),
+                                   path=prof.path)
+            if (alias, prof.kind) in aliases:
+                raise ProfileError("alias %r is used by %s and %s"
+                                   % (alias, aliases[(alias, prof.kind)], prof.name), path=prof.path)
+            aliases[(alias, prof.kind)] = prof.name
+    catalog = Catalog(directory=directory, profiles=profiles, symbols=symbols, sources=sources)
+    _CATALOG_CACHE[directory] = catalog
+    return catalog

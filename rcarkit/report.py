@@ -1,0 +1,132 @@
+"""Results as data: :class:`Finding` rows grouped in a :class:`Report`.
+
+``check-kernel`` and ``check-node`` both produce a Report; one printer
+(:mod:`rcarkit.render`) turns any Report into a table, Markdown or JSON. A
+Finding is one checked item: what was expected, what was found, the status,
+whether it is required, why it matters and who documents it.
+
+Statuses (the JSON ``status`` field):
+
+``ok``                         present with an acceptable value
+``missing``                    absent or ``n``
+``wrong-value``                present with a value that does not satisfy the rule
+``obsolete-skipped``           the option no longer exists in this kernel version
+``not-applicable-for-version`` the option does not exist yet in this kernel version
+``warning``                    (check-node) not fatal, but worth a look
+``unknown``                    (check-node) could not be read
+"""
+
+from dataclasses import dataclass, field
+from typing import List, Optional, Tuple
+
+from .errors import EXIT_FINDINGS, EXIT_OK
+
+SCHEMA_VERSION = 1
+
+OK = "ok"
+MISSING = "missing"
+WRONG = "wrong-value"
+OBSOLETE = "obsolete-skipped"
+NOT_YET = "not-applicable-for-version"
+WARNING = "warning"
+UNKNOWN = "unknown"
+FAILING = (MISSING, WRONG)
+STATUSES = (OK, MISSING, WRONG, OBSOLETE, NOT_YET, WARNING, UNKNOWN)
+
+
+@dataclass
+class Finding:
+    group: str
+    name: str
+    expected: str
+    actual: Optional[str]
+    status: str
+    required: bool
+    reason: str
+    sources: Tuple[dict, ...] = ()
+    note: str = ""
+    symbols: Tuple[str, ...] = ()
+    provisional: bool = False
+
+    @property
+    def failing(self):
+        return self.status in FAILING
+
+    def to_dict(self):
+        return {"profile": self.group, "option": self.name, "symbols": list(self.symbols),
+                "expected": self.expected, "actual": self.actual, "status": self.status,
+                "required": self.required, "reason": self.reason,
+                "source": list(self.sources), "note": self.note,
+                "provisional": self.provisional}
+
+
+@dataclass
+class Group:
+    name: str
+    title: str
+    findings: List[Finding] = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    command: str
+    subject: dict
+    groups: List[Group]
+    notes: List[str] = field(default_factory=list)
+    subject_line: str = ""
+
+    def findings(self):
+        for group in self.groups:
+            for finding in group.findings:
+                yield finding
+
+    def failing(self, required=True):
+        return [f for f in self.findings() if f.failing and f.required == required]
+
+    @property
+    def exit_code(self):
+        return EXIT_FINDINGS if self.failing(required=True) else EXIT_OK
+
+    @property
+    def provisional(self):
+        return any(f.provisional for f in self.findings())
+
+    def counts(self):
+        counts = {s: 0 for s in STATUSES}
+        for f in self.findings():
+            counts[f.status] += 1
+        return counts
+
+    def verdict(self):
+        req = self.failing(required=True)
+        opt = self.failing(required=False)
+        groups = sorted(set(f.group for f in req))
+        if req:
+            missing = sum(1 for f in req if f.status == MISSING)
+            wrong = len(req) - missing
+            text = "NOT READY: %d required missing" % missing
+            if wrong:
+                text += ", %d wrong value" % wrong
+            text += " (%s)" % ", ".join(groups)
+        else:
+            total = sum(1 for f in self.findings() if f.required and f.status == OK)
+            text = "READY: all %d required checks pass" % total
+        if opt:
+            text += "; %d optional missing" % len(opt)
+        if self.provisional:
+            text += "; provisional (defconfig: absent means default)"
+        return text
+
+    def to_dict(self):
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "command": self.command,
+            **self.subject,
+            "groups": [dict(name=g.name, title=g.title, **g.info) for g in self.groups],
+            "options": [f.to_dict() for f in self.findings()],
+            "summary": self.counts(),
+            "notes": list(self.notes),
+            "verdict": self.verdict(),
+            "exit_code": self.exit_code,
+        }
