@@ -271,13 +271,13 @@ def read_config_bytes(path):
 
 def _decode_container(data, path):
     if data[:2] == b"\x1f\x8b":
-        inner = _decompress(data, "gzip", path, MAX_IMAGE_BYTES)
+        inner = _decompress(data, "gzip", path, MAX_IMAGE_BYTES, MAX_CONFIG_BYTES)
         return _from_decompressed(inner, "gzip", path)
     if data[:6] == b"\xfd7zXZ\x00":
-        inner = _decompress(data, "xz", path, MAX_IMAGE_BYTES)
+        inner = _decompress(data, "xz", path, MAX_IMAGE_BYTES, MAX_CONFIG_BYTES)
         return _from_decompressed(inner, "xz", path)
     if data[:3] == b"BZh":
-        inner = _decompress(data, "bzip2", path, MAX_IMAGE_BYTES)
+        inner = _decompress(data, "bzip2", path, MAX_IMAGE_BYTES, MAX_CONFIG_BYTES)
         return _from_decompressed(inner, "bzip2", path)
     if data[:4] == b"\x7fELF":
         return _from_elf(data, path), "vmlinux"
@@ -307,48 +307,61 @@ def _clip(text, n=60):
     return text if len(text) <= n else text[:n] + "..."
 
 
-def _decompress(data, how, path, limit):
-    """Decompress ``data`` (gzip, xz or bzip2) to at most ``limit`` bytes."""
+def _decompressor(how):
     import zlib
     if how == "gzip":
-        dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        errors = (zlib.error,)
-    elif how == "xz":
+        return zlib.decompressobj(16 + zlib.MAX_WBITS), (zlib.error,)
+    if how in ("xz", "lzma"):
         import lzma
-        dec = lzma.LZMADecompressor()
-        errors = (lzma.LZMAError,)
-    else:
-        import bz2
-        dec = bz2.BZ2Decompressor()
-        errors = (OSError, ValueError)
+        fmt = lzma.FORMAT_XZ if how == "xz" else lzma.FORMAT_ALONE
+        return lzma.LZMADecompressor(format=fmt), (lzma.LZMAError,)
+    import bz2
+    return bz2.BZ2Decompressor(), (OSError, ValueError)
+
+
+def _decompress(data, how, path, limit, text_limit=None):
+    """Decompress a whole ``data`` stream (gzip, xz or bzip2), strictly and capped.
+
+    Output is produced in 1 MiB steps and stops with an error past ``limit``
+    bytes, or past ``text_limit`` when the output is text (a config, not a
+    kernel image): a decompression bomb costs at most the cap, never the machine.
+    """
+    dec, errors = _decompressor(how)
+    out = bytearray()
+    pending = data
+    step = 1 << 20
     try:
-        if how == "gzip":
-            out = dec.decompress(data, limit + 1)
-            if len(out) > limit:
-                raise _TooBig()
-            complete = dec.eof
-        else:
-            out = dec.decompress(data, max_length=limit + 1)
-            if len(out) > limit:
-                raise _TooBig()
-            complete = dec.eof
-    except _TooBig:
-        raise ConfigError("%s data expands past %d MiB (decompression bomb?)"
-                          % (how, limit >> 20), path=path)
+        while True:
+            if how == "gzip":
+                chunk = dec.decompress(pending, step)
+                pending = dec.unconsumed_tail
+            else:
+                chunk = dec.decompress(pending, max_length=step)
+                pending = b""
+            out += chunk
+            cap = limit
+            if text_limit is not None and b"\x00" not in out[:4096]:
+                cap = text_limit
+            if len(out) > cap:
+                raise ConfigError("%s data expands past %d MiB (decompression bomb?)"
+                                  % (how, cap >> 20), path=path,
+                                  hint="a kernel config is a few hundred KiB")
+            if dec.eof:
+                break
+            if how == "gzip":
+                if not pending and not chunk:
+                    break
+            elif dec.needs_input:
+                break
     except errors as exc:
         raise ConfigError("corrupt %s data: %s" % (how, exc), path=path,
                           hint="the file is damaged; copy it again")
     except EOFError:
-        complete = False
-        out = b""
-    if not complete:
+        pass
+    if not dec.eof:
         raise ConfigError("truncated %s data" % how, path=path,
                           hint="the file was cut short; copy it again")
-    return out
-
-
-class _TooBig(Exception):
-    pass
+    return bytes(out)
 
 
 def _decompress_prefix(data, how, limit):
@@ -362,9 +375,10 @@ def _decompress_prefix(data, how, limit):
         if how == "gzip":
             dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
             return dec.decompress(data, limit)
-        if how == "xz":
+        if how in ("xz", "lzma"):
             import lzma
-            return lzma.LZMADecompressor().decompress(data, max_length=limit)
+            fmt = lzma.FORMAT_XZ if how == "xz" else lzma.FORMAT_ALONE
+            return lzma.LZMADecompressor(format=fmt).decompress(data, max_length=limit)
         if how == "bzip2":
             import bz2
             return bz2.BZ2Decompressor().decompress(data, max_length=limit)
@@ -394,7 +408,8 @@ def _from_image(data, path):
         return found
     # The image itself is compressed inside a self-extracting wrapper (zImage,
     # EFI zboot): try each compressed stream, as extract-ikconfig does.
-    magics = ((b"\x1f\x8b\x08", "gzip"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bzip2"))
+    magics = ((b"\x1f\x8b\x08", "gzip"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bzip2"),
+              (b"\x5d\x00\x00\x00", "lzma"))
     for magic, how in magics:
         pos = data.find(magic)
         tries = 0
@@ -432,11 +447,13 @@ def _from_elf(data, path):
                     hi = lo + section["sh_size"]
                     if section["sh_type"] != "SHT_NOBITS" and lo <= addr < hi:
                         blob = section.data()
+                        # kernel/configs.c: "IKCFG_ST" kernel_config_data: <gzip>
+                        # kernel_config_data_end: "IKCFG_ED"
                         chunk = blob[addr - lo:(stop - lo) if stop else None]
-                        found = _ikconfig_payload(chunk, path)
-                        if found is None and chunk[:2] == b"\x1f\x8b":
-                            found = _decompress_prefix(chunk, "gzip", MAX_CONFIG_BYTES)
-                        if found:
+                        if chunk[:2] == b"\x1f\x8b":
+                            return _decompress(chunk, "gzip", path, MAX_CONFIG_BYTES)
+                        found = _ikconfig_payload(blob[max(0, addr - lo - 8):], path)
+                        if found is not None:
                             return found
         for section in elf.iter_sections():
             if section["sh_type"] in ("SHT_PROGBITS",):

@@ -33,12 +33,11 @@ option name is hard-coded in Python. The directory holds:
         replaced_by = ["NF_CONNTRACK"]   # merged into / renamed to
         note = "IPv4 conntrack merged into nf_conntrack (commit a0ae2562c6c4)"
         source = ["kernel-commit-a0ae2562c6c4"]
-        depends = ["NF_CONNTRACK"]       # symbols that must be on for it to be visible
+        arches = ["arm64", "x86"]        # optional: only these architectures have it
 
     ``added`` is the first version that has the symbol. A rule on a symbol the
     checked kernel does not have yet is ``not-applicable-for-version``; one the
-    kernel no longer has is ``obsolete-skipped``. ``depends`` feeds the Yocto
-    fragment when no kernel tree is at hand.
+    kernel no longer has is ``obsolete-skipped``.
 
 :func:`load_catalog` reads and validates everything and raises
 :class:`rcarkit.errors.ProfileError` naming the file, the entry and the fix.
@@ -54,14 +53,13 @@ from .kconfig import KernelVersion
 
 PROFILE_KINDS = ("core", "runtime", "proxy-mode", "cni", "storage")
 DEFAULT_PROFILES = ("k8s-core", "containerd", "kube-proxy-iptables", "flannel-vxlan")
-SCHEMA_FILES = ("sources.toml", "kernel-symbols.toml")
+SCHEMA_FILES = ("sources.toml", "kernel-symbols.toml", "kernel-depends.toml", "kernel-modules.toml")
 
 _SYMBOL_RE = re.compile(r"^[A-Z0-9_]+$")
 _PROFILE_KEYS = {"name", "kind", "summary", "description", "aliases", "min_kernel",
-                 "min_kernel_reason", "min_kernel_source", "docs", "option", "includes"}
+                 "min_kernel_reason", "min_kernel_source", "docs", "option"}
 _OPTION_KEYS = {"name", "any_of", "expect", "required", "reason", "source", "note"}
-_SYMBOL_KEYS = {"added", "removed", "replaced_by", "note", "source", "depends", "arches",
-                "value"}
+_SYMBOL_KEYS = {"added", "removed", "replaced_by", "note", "source", "arches"}
 
 
 def profiles_dir():
@@ -140,7 +138,6 @@ class SymbolHistory:
     replaced_by: Tuple[str, ...] = ()
     note: str = ""
     sources: Tuple[str, ...] = ()
-    depends: Tuple[str, ...] = ()
     arches: Tuple[str, ...] = ()
 
     def exists_in(self, version):
@@ -314,7 +311,6 @@ def _load_symbols(path):
             replaced_by=_as_tuple(entry.get("replaced_by"), where + " replaced_by", path),
             note=str(entry.get("note", "")),
             sources=_as_tuple(entry.get("source"), where + " source", path),
-            depends=_as_tuple(entry.get("depends"), where + " depends", path),
             arches=_as_tuple(entry.get("arches"), where + " arches", path),
         )
         if hist.added and hist.removed and hist.removed <= hist.added:

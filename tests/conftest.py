@@ -1,0 +1,91 @@
+"""Shared fixtures: the real configs in ../shared and an unpacked kernel tree.
+
+* ``shared_dir`` / ``configs_dir`` / ``fio_dir``: the read-only fixtures beside
+  the repository (``../shared``); tests read them in place.
+* ``kernel_tree_61``: Debian's ``linux-source-6.1`` unpacked once into a cache
+  directory (``RCARKIT_TEST_CACHE``, default ``/var/tmp/rcarkit-cache``) and
+  shared by every test and every run; skipped with the install command when the
+  package is missing.
+"""
+
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+CONFIGS = SHARED / "configs"
+LINUX_SOURCE_TARBALL = Path("/usr/src/linux-source-6.1.tar.xz")
+CACHE = Path(os.environ.get("RCARKIT_TEST_CACHE", "/var/tmp/rcarkit-cache"))
+
+# Every real config in ../shared/configs with the version its header states
+# (read from SOURCES.md and the files themselves; the defconfig has no header).
+SHARED_CONFIGS = {
+    "rcar-gen3_bsp-v2.9.0_linux-4.4.0.config": "4.4.0",
+    "rcar-gen3_bsp-v2.23.1_linux-4.9.0.config": "4.9.0",
+    "rcar-gen3_bsp-v3.9.0.1_linux-4.14.35.config": "4.14.35",
+    "rcar-gen3_bsp-v3.21.0_linux-4.14.75.config": "4.14.75",
+    "debian10_aarch64_4.19.249_khc.config": "4.19.249",
+    "upstream-arm64-defconfig-expanded_4.20.0_khc.config": "4.20.0",
+    "ubuntu20.04_aarch64_5.4.0-26_khc.config": "5.4.0-26-generic",
+    "android15-gki_aarch64_6.6.102_khc.config": "6.6.102",
+    "rpi-bcm2711_defconfig_fed50901.expanded-on-debian-6.12.117.config": "6.12.117",
+    "upstream-arm_shmobile_defconfig_6.12.117.expanded.config": "6.12.117",
+    "upstream-arm64-defconfig-expanded_6.17.3_khc.config": "6.17.3",
+    "host_proc-config_6.18.44-fc-v595_x86_64.config.gz": "6.18.44",
+}
+SHARED_DEFCONFIGS = ["rpi-bcm2711_defconfig_fed50901.defconfig"]
+
+
+def pytest_configure(config):
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+
+
+@pytest.fixture(scope="session")
+def shared_dir():
+    if not SHARED.is_dir():
+        pytest.skip("../shared (the real fixtures) is not beside the repository")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def configs_dir(shared_dir):
+    return shared_dir / "configs"
+
+
+@pytest.fixture(scope="session")
+def fio_dir(shared_dir):
+    return shared_dir / "fio"
+
+
+def unpack_kernel_tree():
+    """Unpack linux-source-6.1 once (under a lock); return its path or None."""
+    tree = CACHE / "linux-source-6.1"
+    if (tree / "Makefile").is_file() and (tree / ".rcarkit-complete").exists():
+        return tree
+    if not LINUX_SOURCE_TARBALL.is_file():
+        return None
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (tree / ".rcarkit-complete").exists():
+            return tree
+        if tree.exists():
+            shutil.rmtree(tree)
+        subprocess.run(["tar", "-xf", str(LINUX_SOURCE_TARBALL), "-C", str(CACHE)], check=True)
+        (tree / ".rcarkit-complete").write_text("unpacked from %s\n" % LINUX_SOURCE_TARBALL)
+    return tree
+
+
+@pytest.fixture(scope="session")
+def kernel_tree_61():
+    tree = unpack_kernel_tree()
+    if tree is None:
+        pytest.skip("Debian's linux-source-6.1 is not installed: apt-get install linux-source-6.1")
+    return tree

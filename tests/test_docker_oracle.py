@@ -1,0 +1,116 @@
+"""The `docker` profile against moby's own contrib/check-config.sh (the oracle).
+
+Debian's docker.io package ships the script; .ci/run unpacks it (no daemon) into
+$RCARKIT_TEST_CACHE/docker.io. For every full config in ../shared/configs, the
+script's "Generally Necessary" verdicts must equal our docker profile's
+required verdicts, option by option.
+
+check-config.sh takes the kernel version from `uname -r` of the machine it runs
+on, not from the config it reads. So:
+
+* with a `uname` shim that reports the config's own version, the script's
+  version rules apply to the right kernel and we must agree on every option;
+* run as users run it (on this 6.18 host, against an older board's config), the
+  script silently skips its version-gated checks; those options are the only
+  disagreements allowed, each named below with the reason.
+"""
+
+import os
+import re
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rcarkit.check_kernel import check_config
+from rcarkit.kconfig import load_config
+from rcarkit.profiles import load_catalog
+
+from conftest import CACHE, SHARED_CONFIGS
+
+SCRIPT_CANDIDATES = [
+    Path("/usr/share/docker.io/contrib/check-config.sh"),
+    CACHE / "docker.io" / "usr/share/docker.io/contrib/check-config.sh",
+]
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+LINE = re.compile(r"^- CONFIG_([A-Z0-9_]+): (enabled|enabled \(as module\)|missing)$")
+
+# Options check-config.sh checks only when `uname -r` (not the config) is old
+# enough: on a newer host it skips them; rcarkit applies the rule to the config's
+# own version (kconfig_profiles/kernel-symbols.toml).
+VERSION_GATED = {
+    "DEVPTS_MULTIPLE_INSTANCES": "script checks it only if uname -r < 4.8; removed in 4.7",
+    "NF_NAT_IPV4": "script checks it only if uname -r <= 5.1; merged into NF_NAT in 5.1",
+    "NF_NAT_NEEDED": "script checks it only if uname -r <= 5.2; removed in 5.2",
+}
+
+
+@pytest.fixture(scope="module")
+def check_config_sh():
+    for path in SCRIPT_CANDIDATES:
+        if path.is_file():
+            return path
+    pytest.skip("moby check-config.sh not found: apt-get download docker.io && "
+                "dpkg -x docker.io_*.deb %s" % (CACHE / "docker.io"))
+
+
+def run_script(script, config, tmp_path, uname_release=None):
+    env = dict(os.environ, NO_COLOR="1")
+    if uname_release is not None:
+        shim = tmp_path / "bin"
+        shim.mkdir(exist_ok=True)
+        fake = shim / "uname"
+        fake.write_text('#!/bin/sh\nif [ "$1" = "-r" ]; then echo %s; else exec /bin/uname "$@"; fi\n'
+                        % uname_release)
+        fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+        env["PATH"] = "%s:%s" % (shim, env["PATH"])
+    proc = subprocess.run(["bash", str(script), str(config)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    verdicts = {}
+    section = None
+    for raw in proc.stdout.splitlines():
+        line = ANSI.sub("", raw).rstrip()
+        if line.endswith(":") and not line.startswith("-"):
+            section = line[:-1]
+            continue
+        m = LINE.match(line)
+        if m and section == "Generally Necessary":
+            verdicts[m.group(1)] = m.group(2) != "missing"
+    assert verdicts, "no verdicts parsed from check-config.sh:\n" + proc.stdout[:2000]
+    return verdicts
+
+
+def our_verdicts(config_path):
+    catalog = load_catalog()
+    report = check_config(load_config(config_path), [catalog.profile("docker")], catalog)
+    ours = {}
+    for f in report.findings():
+        if not f.required or f.name == "KERNEL_VERSION":
+            continue
+        assert len(f.symbols) == 1, "docker rules mirror the script one symbol each"
+        if f.status in ("ok", "missing", "wrong-value"):
+            ours[f.symbols[0]] = f.status == "ok"
+    return ours
+
+
+@pytest.mark.parametrize("name", sorted(SHARED_CONFIGS))
+def test_agrees_with_check_config_sh_at_the_configs_version(check_config_sh, configs_dir,
+                                                            tmp_path, name):
+    path = configs_dir / name
+    theirs = run_script(check_config_sh, path, tmp_path, uname_release=SHARED_CONFIGS[name])
+    ours = our_verdicts(path)
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("name", sorted(SHARED_CONFIGS))
+def test_agrees_with_check_config_sh_as_users_run_it(check_config_sh, configs_dir, tmp_path,
+                                                     name):
+    path = configs_dir / name
+    theirs = run_script(check_config_sh, path, tmp_path, uname_release="6.18.44")
+    ours = our_verdicts(path)
+    disagreements = {k for k in set(ours) | set(theirs) if ours.get(k) != theirs.get(k)}
+    assert disagreements <= set(VERSION_GATED), disagreements
+    for option in disagreements:
+        # the script did not check it at all (skipped by its uname rule), we did
+        assert option not in theirs and option in ours, (option, VERSION_GATED[option])
