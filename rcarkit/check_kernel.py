@@ -32,7 +32,6 @@ In a defconfig, an absent symbol takes its Kconfig default, so "missing" there
 is marked ``provisional``.
 """
 
-from .kconfig import KernelVersion
 from .report import (Finding, Group, Report, OK, MISSING, WRONG, OBSOLETE, NOT_YET)
 
 
@@ -129,9 +128,10 @@ def evaluate_min_kernel(config, catalog, profile):
     if version is None:
         status = MISSING
         note = "kernel version unknown; pass --kernel-version"
-    return Finding(group=profile.name, name="KERNEL_VERSION", expected=">= %s" % profile.min_kernel,
+    return Finding(group=profile.name, name="KERNEL_VERSION", expected=">= %s" % (profile.min_kernel,),
                    actual=str(version) if version else None, status=status, required=True,
-                   reason=profile.min_kernel_reason, sources=sources, note=note)
+                   reason=profile.min_kernel_reason, sources=sources, note=note,
+                   provisional=version is None)
 
 
 def check_config(config, profiles, catalog):
@@ -182,8 +182,3 @@ def missing_symbols(report):
             order.append(sym)
         wanted[sym][1].append(f)
     return [(s, wanted[s][0], wanted[s][1]) for s in order]
-
-
-def parse_kernel_version(text):
-    """--kernel-version validation for the CLI."""
-    return KernelVersion.parse(text)

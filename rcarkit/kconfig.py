@@ -9,6 +9,7 @@
   does not list take their Kconfig *default*, so a check on a defconfig is
   provisional and :attr:`KernelConfig.kind` says ``"defconfig"``;
 * any of the above compressed with gzip or xz (bzip2 too);
+* ``-``: the same, read from standard input (``zcat config.gz | rcarkit check-kernel -``);
 * the configuration embedded in a kernel built with ``CONFIG_IKCONFIG``: a
   ``vmlinux`` ELF (located through its ``kernel_config_data`` symbol with
   pyelftools, or by scanning its sections) or a raw ``Image``, ``Image.gz`` or
@@ -207,7 +208,7 @@ def parse_config_text(text, source="<memory>", kernel_version=None, kind=None):
     if kernel_version is not None:
         parsed = KernelVersion.parse(kernel_version)
         if parsed is None:
-            raise ConfigError("--kernel-version %r is not a kernel version" % kernel_version,
+            raise ConfigError("--kernel-version %r is not a kernel version" % (kernel_version,),
                               hint="write it as 4.14.75 or 6.1")
         version = parsed
     elif version is not None:
@@ -233,7 +234,8 @@ def load_config(path, kernel_version=None, kind=None):
         if "\x00" in text:
             raise ConfigError("binary data, not a kernel config", path=path,
                               hint="pass a .config, a /proc/config.gz or a kernel image")
-    cfg = parse_config_text(text, source=str(path), kernel_version=kernel_version, kind=kind)
+    source = "<stdin>" if str(path) == "-" else str(path)
+    cfg = parse_config_text(text, source=source, kernel_version=kernel_version, kind=kind)
     cfg.origin = origin
     return cfg
 
@@ -245,6 +247,12 @@ def read_config_bytes(path):
     ``vmlinux`` (ELF) or ``image`` (raw or compressed kernel image).
     """
     path = os.fspath(path)
+    if path == "-":
+        import sys
+        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        if not data:
+            raise ConfigError("empty input", path="<stdin>")
+        return _decode_container(data, "<stdin>")
     if os.path.isdir(path):
         raise ConfigError("is a directory", path=path,
                           hint="pass the .config file inside the build directory")

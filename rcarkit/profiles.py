@@ -153,7 +153,7 @@ class SymbolHistory:
     def describe(self):
         parts = []
         if self.added:
-            parts.append("added in %s" % self.added)
+            parts.append("added in %s" % (self.added,))
         if self.removed:
             what = "removed"
             if self.replaced_by:
@@ -320,6 +320,13 @@ def _load_symbols(path):
     return symbols
 
 
+def _check_sources(keys, where, sources, path):
+    for key in keys:
+        if key not in sources and "://" not in key:
+            raise ProfileError("%s: source %r is not in sources.toml" % (where, key),
+                               path=path, hint="add it to sources.toml or give a URL")
+
+
 def _load_profile(path, sources):
     data = _load_toml(path)
     base = os.path.basename(path)
@@ -348,6 +355,7 @@ def _load_profile(path, sources):
     )
     if prof.min_kernel and not (prof.min_kernel_reason and prof.min_kernel_sources):
         raise ProfileError("min_kernel needs min_kernel_reason and min_kernel_source", path=path)
+    _check_sources(prof.min_kernel_sources, "min_kernel_source", sources, path)
     options = data.get("option", [])
     if not isinstance(options, list) or not options:
         raise ProfileError("no [[option]] entries", path=path, hint="a profile lists options")
@@ -384,10 +392,7 @@ def _load_profile(path, sources):
         except ValueError as exc:
             raise ProfileError("%s: expect %s" % (where, exc), path=path)
         srcs = _as_tuple(entry["source"], where + " source", path)
-        for key in srcs:
-            if key not in sources and "://" not in key:
-                raise ProfileError("%s: source %r is not in sources.toml" % (where, key),
-                                   path=path, hint="add it to sources.toml or give a URL")
+        _check_sources(srcs, where, sources, path)
         prof.options.append(OptionRule(
             profile=name, names=names, expect=expect,
             required=entry.get("required", True), reason=str(entry["reason"]).strip(),
@@ -409,11 +414,8 @@ def load_catalog(directory=None):
     sources = _load_sources(os.path.join(directory, "sources.toml"))
     symbols = _load_symbols(os.path.join(directory, "kernel-symbols.toml"))
     for hist in symbols.values():
-        for key in hist.sources:
-            if key not in sources and "://" not in key:
-                raise ProfileError("symbol [%s]: source %r is not in sources.toml"
-                                   % (hist.name, key),
-                                   path=os.path.join(directory, "kernel-symbols.toml"))
+        _check_sources(hist.sources, "symbol [%s]" % hist.name, sources,
+                       os.path.join(directory, "kernel-symbols.toml"))
     profiles = {}
     for entry in sorted(os.listdir(directory)):
         if not entry.endswith(".toml") or entry in SCHEMA_FILES:

@@ -67,7 +67,8 @@ def render_table(report, only_missing=False):
     total = width()
     out = []
     if report.subject_line:
-        out.append(_clip(report.subject_line, total))
+        out.extend(textwrap.wrap(report.subject_line, total, subsequent_indent="  ",
+                                 break_on_hyphens=False))
     for note in report.notes:
         out.extend(textwrap.wrap("note: " + note, total, subsequent_indent="      "))
     heads = ("STATUS", "OPTION", "EXPECT", "ACTUAL", "WHY")
@@ -79,7 +80,7 @@ def render_table(report, only_missing=False):
         w_why = max(16, total - (w_status + w_opt + w_exp + w_act + 2 + 4))
         out.append("")
         out.append(_clip(group.title, total))
-        out.append("  " + _row(heads, (w_status, w_opt, w_exp, w_act, w_why)))
+        out.append(("  " + _row(heads, (w_status, w_opt, w_exp, w_act, w_why))).rstrip())
         for f in rows:
             why = f.reason
             if f.note and f.status != "ok":

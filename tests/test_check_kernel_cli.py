@@ -63,9 +63,7 @@ def test_json_report_on_every_shared_config(configs_dir, name):
         assert doc["kernel_version"] == SHARED_CONFIGS[name]
 
 
-@pytest.mark.parametrize("name", ["rcar-gen3_bsp-v3.21.0_linux-4.14.75.config",
-                                  "host_proc-config_6.18.44-fc-v595_x86_64.config.gz",
-                                  "rpi-bcm2711_defconfig_fed50901.defconfig"])
+@pytest.mark.parametrize("name", ALL_CONFIGS)
 def test_subprocess_table_and_markdown(configs_dir, name):
     proc = run_subprocess("check-kernel", str(configs_dir / name))
     assert proc.returncode in (0, 1), proc.stderr
@@ -77,6 +75,18 @@ def test_subprocess_table_and_markdown(configs_dir, name):
     md = run_subprocess("check-kernel", str(configs_dir / name), "--format", "markdown")
     assert md.returncode == proc.returncode
     assert "| option" in md.stdout and "**Verdict:**" in md.stdout
+    js = json.loads(run_subprocess("check-kernel", str(configs_dir / name), "--format",
+                                   "json").stdout)
+    assert js["exit_code"] == proc.returncode
+    assert lines[-1] == "VERDICT: " + js["verdict"]
+
+
+def test_stdin_input(configs_dir):
+    path = configs_dir / "rcar-gen3_bsp-v3.21.0_linux-4.14.75.config"
+    proc = subprocess.run([sys.executable, "-m", "rcarkit", "check-kernel", "-", "--format",
+                           "json"], input=path.read_bytes(), capture_output=True, cwd=str(REPO))
+    doc = json.loads(proc.stdout)
+    assert doc["config"]["source"] == "<stdin>" and doc["kernel_version"] == "4.14.75"
 
 
 def test_only_missing_lists_exactly_the_failing_rows(configs_dir):
@@ -189,3 +199,18 @@ def test_near_valid_configs(tmp_path, lines, eol, compress):
         return
     # Whatever parsed agrees with the independent reading of the same text.
     assert cfg.values == grep_values(text.replace("\r\n", "\n"))
+
+
+def test_check_kernel_does_not_import_heavy_modules(configs_dir):
+    """jinja2, psutil, tabulate, kconfiglib and the benchmark stay out of check-kernel."""
+    code = ("import sys\nfrom rcarkit.cli import main\n"
+            "try:\n    main(['check-kernel', '--all-profiles', %r])\nexcept SystemExit:\n    pass\n"
+            "heavy = {'jinja2', 'psutil', 'tabulate', 'kconfiglib', 'yaml', 'pydantic'}\n"
+            "loaded = sorted(m for m in sys.modules if m.split('.')[0] in heavy\n"
+            "                or m.startswith(('rcarkit.etcd_bench', 'rcarkit.check_node', "
+            "'rcarkit.yocto')))\n"
+            "sys.stderr.write('LOADED=%%r\\n' %% loaded)\n"
+            % str(configs_dir / "rcar-gen3_bsp-v3.21.0_linux-4.14.75.config"))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=str(REPO), capture_output=True,
+                          text=True, timeout=60)
+    assert "LOADED=[]" in proc.stderr, proc.stderr

@@ -1,0 +1,167 @@
+"""The profile format: validation errors, rule evaluation semantics, version rules."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rcarkit.check_kernel import check_config, select_profiles
+from rcarkit.cli import app
+from rcarkit.errors import ProfileError
+from rcarkit.kconfig import parse_config_text
+from rcarkit.profiles import Expect, load_catalog, profiles_dir
+
+SOURCES = '[doc]\ntitle = "A document"\nurl = "https://example.invalid/doc"\n'
+SYMBOLS = ('[OLD_OPT]\nremoved = "4.19"\nreplaced_by = ["NEW_OPT"]\nnote = "merged"\n'
+           'source = ["doc"]\n\n[NEW_OPT]\nadded = "4.19"\nsource = ["doc"]\n')
+PROFILE = '''name = "demo"
+kind = "cni"
+summary = "a demo profile"
+aliases = ["dm"]
+min_kernel = "4.9"
+min_kernel_reason = "needs 4.9"
+min_kernel_source = "doc"
+
+[[option]]
+name = "PLAIN"
+expect = "y"
+reason = "plain breaks"
+source = "doc"
+
+[[option]]
+any_of = ["OLD_OPT", "NEW_OPT"]
+expect = "y/m"
+reason = "either one"
+source = ["doc"]
+
+[[option]]
+name = "BITS"
+expect = ">=12"
+reason = "hash table too small"
+source = "doc"
+
+[[option]]
+name = "EXTRA"
+expect = "y"
+required = false
+reason = "optional feature"
+source = "https://example.invalid/extra"
+'''
+
+
+def make_dir(tmp_path, profile=PROFILE, sources=SOURCES, symbols=SYMBOLS, name="demo.toml"):
+    d = tmp_path / "profiles"
+    d.mkdir(exist_ok=True)
+    (d / "sources.toml").write_text(sources)
+    (d / "kernel-symbols.toml").write_text(symbols)
+    (d / name).write_text(profile)
+    return d
+
+
+def run(tmp_path, text):
+    catalog = load_catalog(str(make_dir(tmp_path)))
+    config = parse_config_text(text, source="t.config")
+    report = check_config(config, [catalog.profile("demo")], catalog)
+    return {f.name: f for f in report.findings()}, report
+
+
+def test_rule_semantics(tmp_path):
+    rows, report = run(tmp_path, "# Linux/arm64 4.14.0 Kernel Configuration\n"
+                                 "CONFIG_PLAIN=m\nCONFIG_OLD_OPT=m\nCONFIG_BITS=10\n")
+    assert rows["KERNEL_VERSION"].status == "ok"
+    assert rows["PLAIN"].status == "wrong-value" and rows["PLAIN"].actual == "m"
+    assert rows["OLD_OPT | NEW_OPT"].status == "ok"
+    assert "satisfied by OLD_OPT" in rows["OLD_OPT | NEW_OPT"].note
+    assert rows["BITS"].status == "wrong-value"
+    assert rows["EXTRA"].status == "missing" and not rows["EXTRA"].required
+    assert report.exit_code == 1
+    assert report.verdict().startswith("NOT READY: 0 required missing, 2 wrong value")
+
+
+def test_version_rules(tmp_path):
+    rows, _ = run(tmp_path, "# Linux/arm64 4.4.0 Kernel Configuration\nCONFIG_PLAIN=y\n")
+    assert rows["KERNEL_VERSION"].status == "wrong-value"
+    # on 4.4 NEW_OPT does not exist yet, OLD_OPT does: the rule is judged on OLD_OPT
+    assert rows["OLD_OPT | NEW_OPT"].status == "missing"
+    assert "NEW_OPT" in rows["OLD_OPT | NEW_OPT"].note
+    rows, _ = run(tmp_path, "# Linux/arm64 5.10.0 Kernel Configuration\nCONFIG_NEW_OPT=y\n"
+                            "CONFIG_BITS=12\nCONFIG_PLAIN=y\n")
+    assert rows["OLD_OPT | NEW_OPT"].status == "ok"
+    assert rows["BITS"].status == "ok"
+
+
+def test_obsolete_and_not_yet(tmp_path):
+    symbols = SYMBOLS
+    profile = PROFILE.replace('any_of = ["OLD_OPT", "NEW_OPT"]', 'name = "OLD_OPT"')
+    profile += '\n[[option]]\nname = "NEW_OPT"\nexpect = "y"\nreason = "r"\nsource = "doc"\n'
+    catalog = load_catalog(str(make_dir(tmp_path, profile=profile, symbols=symbols)))
+    old = parse_config_text("# Linux/arm64 4.9.0 Kernel Configuration\nCONFIG_A=y\n")
+    new = parse_config_text("# Linux/arm64 5.4.0 Kernel Configuration\nCONFIG_A=y\n")
+    r_old = {f.name: f.status for f in check_config(old, [catalog.profile("demo")], catalog).findings()}
+    r_new = {f.name: f.status for f in check_config(new, [catalog.profile("demo")], catalog).findings()}
+    assert r_old["OLD_OPT"] == "missing" and r_old["NEW_OPT"] == "not-applicable-for-version"
+    assert r_new["OLD_OPT"] == "obsolete-skipped" and r_new["NEW_OPT"] == "missing"
+
+
+def test_expect():
+    assert Expect("y/m").matches("m") and Expect("y-or-m").matches("y")
+    assert not Expect("y").matches("m") and Expect("m").matches("m")
+    assert Expect("n").matches(None) and Expect("n").matches("n") and not Expect("n").matches("y")
+    assert Expect(">=12").matches("0xc") and not Expect(">=12").matches("8")
+    assert Expect('"abc"').matches('"abc"') and Expect("3").matches("3")
+
+
+@pytest.mark.parametrize("mutate,needle", [
+    (lambda p: p.replace('kind = "cni"', 'kind = "plugin"'), "kind is one of"),
+    (lambda p: p.replace('name = "demo"', 'name = "other"'), 'set name = "demo"'),
+    (lambda p: p.replace('reason = "plain breaks"\n', ''), "has no reason"),
+    (lambda p: p.replace('source = "doc"', 'source = "nodoc"', 1), "not in sources.toml"),
+    (lambda p: p.replace('name = "PLAIN"', 'name = "CONFIG_plain"'), "without CONFIG_"),
+    (lambda p: p.replace('expect = ">=12"', 'expect = ">=twelve"'), "a number must follow"),
+    (lambda p: p.replace('min_kernel_reason = "needs 4.9"\n', ''), "min_kernel needs"),
+    (lambda p: p + "\n[[option]]\nname = \"PLAIN\"\nexpect = \"y\"\nreason = \"r\"\nsource = \"doc\"\n",
+     "listed twice"),
+    (lambda p: p.replace('summary = "a demo profile"', 'summary = "x"\ncolour = "red"'),
+     "unknown top-level key"),
+    (lambda p: p.replace('expect = "y"\nreason = "plain', 'expect = "y\nreason = "plain'),
+     "invalid TOML"),
+])
+def test_profile_errors_name_file_and_fix(tmp_path, mutate, needle):
+    d = make_dir(tmp_path, profile=mutate(PROFILE))
+    with pytest.raises(ProfileError) as info:
+        load_catalog(str(d))
+    assert needle in str(info.value)
+    assert "demo.toml" in str(info.value)
+
+
+def test_bad_profiles_dir_via_cli_is_exit_2(tmp_path):
+    d = make_dir(tmp_path, profile=PROFILE.replace('kind = "cni"', 'kind = "x"'))
+    result = CliRunner().invoke(app, ["check-kernel", "--profiles-dir", str(d), "/proc/version"])
+    assert result.exit_code == 2
+
+
+def test_shipped_catalog_is_valid_and_complete():
+    catalog = load_catalog()
+    required = {"k8s-core", "containerd", "cri-o", "docker", "kube-proxy-iptables",
+                "kube-proxy-ipvs", "kube-proxy-nftables", "flannel-vxlan", "flannel-host-gw",
+                "flannel-wireguard", "calico-iptables", "calico-ebpf", "cilium", "weave",
+                "storage"}
+    assert required <= set(catalog.profiles)
+    for prof in catalog.profiles.values():
+        for rule in prof.options:
+            assert rule.reason and rule.sources
+            for key in rule.sources:
+                src = catalog.source(key)
+                assert src.url.startswith("https://"), (prof.name, key)
+    for name in ("cilium", "calico-ebpf", "kube-proxy-nftables"):
+        assert catalog.profiles[name].min_kernel is not None, name
+    assert Path(profiles_dir()).name == "kconfig_profiles"
+
+
+def test_default_selection():
+    catalog = load_catalog()
+    names = [p.name for p in select_profiles(catalog)]
+    assert names == ["k8s-core", "containerd", "kube-proxy-iptables", "flannel-vxlan"]
+    names = [p.name for p in select_profiles(catalog, cni=["calico"], proxy_mode=["ipvs"])]
+    assert names == ["k8s-core", "containerd", "kube-proxy-ipvs", "calico-iptables"]
