@@ -149,22 +149,36 @@ def _register_other_commands():
 _register_other_commands()
 
 
+def _usage_error_class():
+    """The UsageError of the click that typer runs on: recent typer releases
+    vendor their own copy as ``typer._click``; older ones use ``click``."""
+    try:
+        from typer._click.exceptions import UsageError
+    except ImportError:
+        from click.exceptions import UsageError
+    return UsageError
+
+
 def main(argv=None):
     """Console entry point: usage errors become one line on stderr and exit 2."""
-    import click
+    usage_error = _usage_error_class()
     command = typer.main.get_command(app)
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         code = command.main(args=args, prog_name="rcarkit", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         code = exc.exit_code
-    except click.UsageError as exc:
+    except usage_error as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `rcarkit`: the help
+            sys.stdout.write(exc.format_message().rstrip("\n") + "\n")
+            sys.exit(EXIT_USAGE)
         hint = ""
         if exc.ctx is not None:
             hint = " (see '%s --help')" % exc.ctx.command_path
-        sys.stderr.write("rcarkit: error: %s%s\n" % (exc.format_message(), hint))
+        message = " ".join(exc.format_message().split())
+        sys.stderr.write("rcarkit: error: %s%s\n" % (message, hint))
         code = EXIT_USAGE
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("rcarkit: interrupted\n")
         code = 130
     except KeyboardInterrupt:
