@@ -1,9 +1,9 @@
 """The one printer: a :class:`rcarkit.report.Report` as text, Markdown or JSON.
 
 The text table is made for an 80-column serial console: rows are grouped by
-profile, long option names and reasons wrap inside their column, the reason of
-a passing row is shortened to one line and the reason of a failing row is shown
-in full. It ends with a one-line verdict. ``tabulate`` is imported only for
+profile, one line per option (status, option, expected, actual); a row that
+is not ``ok`` is followed by its reason in full, wrapped under the option, so
+the reason has the whole width. It ends with a one-line verdict. ``tabulate`` is imported only for
 Markdown (it is slow to import, and ``check-kernel`` must start fast).
 """
 
@@ -64,6 +64,9 @@ def _option_lines(name, size):
 
 
 def render_table(report, only_missing=False):
+    """Rows of STATUS, OPTION, EXPECT, ACTUAL; a failing or skipped row is
+    followed by its reason (and note) wrapped under the option, so the reason
+    gets the full width instead of a narrow column."""
     total = width()
     out = []
     if report.subject_line:
@@ -71,31 +74,30 @@ def render_table(report, only_missing=False):
                                  break_on_hyphens=False))
     for note in report.notes:
         out.extend(textwrap.wrap("note: " + note, total, subsequent_indent="      "))
-    heads = ("STATUS", "OPTION", "EXPECT", "ACTUAL", "WHY")
+    heads = ("STATUS", "OPTION", "EXPECT", "ACTUAL")
     for group, rows in _visible(report, only_missing):
         w_status = max(len(heads[0]), max(len(_label(f)) for f in rows))
-        w_opt = min(34, max(len(heads[1]), max(len(p) + 2 for f in rows for p in f.name.split(" | "))))
         w_exp = min(10, max(len(heads[2]), max(len(f.expected) for f in rows)))
-        w_act = min(10, max(len(heads[3]), max(len(f.actual or "-") for f in rows)))
-        w_why = max(16, total - (w_status + w_opt + w_exp + w_act + 2 + 4))
+        w_act = min(12, max(len(heads[3]), max(len(f.actual or "-") for f in rows)))
+        room = total - (2 + w_status + 1 + 1 + w_exp + 1 + w_act)
+        w_opt = min(room, 36, max(len(heads[1]), max(len(f.name) for f in rows)))
+        widths = (w_status, w_opt, w_exp, w_act)
+        indent = " " * (2 + w_status + 1)
         out.append("")
         out.append(_clip(group.title, total))
-        out.append(("  " + _row(heads, (w_status, w_opt, w_exp, w_act, w_why))).rstrip())
+        out.append(("  " + _row(heads, widths)).rstrip())
         for f in rows:
-            why = f.reason
-            if f.note and f.status != "ok":
-                why = "%s [%s]" % (why, f.note)
-            cells = [
-                [_label(f)],
-                _option_lines(f.name, w_opt),
-                _wrap(f.expected, w_exp),
-                _wrap(f.actual or "-", w_act),
-                _wrap(why, w_why) if f.failing else [_clip(why, w_why)],
-            ]
-            height = max(len(c) for c in cells)
-            for i in range(height):
+            names = [f.name] if len(f.name) <= w_opt else _option_lines(f.name, w_opt)
+            cells = [[_label(f)], names, _wrap(f.expected, w_exp), _wrap(f.actual or "-", w_act)]
+            for i in range(max(len(c) for c in cells)):
                 line = [c[i] if i < len(c) else "" for c in cells]
-                out.append(("  " + _row(line, (w_status, w_opt, w_exp, w_act, w_why))).rstrip())
+                out.append(("  " + _row(line, widths)).rstrip())
+            if f.status == "ok":
+                continue
+            why = f.reason
+            if f.note:
+                why = "%s [%s]" % (why, f.note)
+            out.extend(indent + line for line in _wrap(why, total - len(indent)))
     if only_missing and not any(True for _ in _visible(report, True)):
         out.append("")
         out.append("nothing missing")

@@ -108,7 +108,10 @@ class Report:
             text = "NOT READY: %d required missing" % missing
             if wrong:
                 text += ", %d wrong value" % wrong
-            text += " (%s)" % ", ".join(groups)
+            named = " (%s)" % ", ".join(groups)
+            # the verdict is the last line of an 80-column table: name the
+            # profiles only while they fit
+            text += named if len(text + named) <= 50 else " in %d profiles" % len(groups)
         else:
             total = sum(1 for f in self.findings() if f.required and f.status == OK)
             text = "READY: all %d required checks pass" % total
