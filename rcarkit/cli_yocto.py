@@ -1,5 +1,122 @@
-"""Typer command(s) for yocto (stub: being built)."""
+"""The ``rcarkit yocto-layer`` command: check a kernel config, write a meta-layer.
+
+The library is :mod:`rcarkit.yocto` (imported when the command runs, so
+``check-kernel`` never pays for jinja2). The same layer comes out of
+``rcarkit check-kernel --emit-layer DIR``.
+"""
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .cli_common import check_choice, emit, user_errors
+
+HELP = (
+    "Check a kernel config like check-kernel, then write a Yocto layer that adds "
+    "the missing options: conf/layer.conf, a <recipe>_%.bbappend scoped to a "
+    "machine override, rcarkit-k8s.cfg (the options plus the dependencies they "
+    "need), a README (what and why) and COPYING.MIT. "
+    "Recipes: linux-renesas (overrides rcar-gen3, rcar-gen4), linux-raspberrypi "
+    "(rpi), linux-yocto or any other with --machine-override. The same inputs "
+    "give the same bytes; files changed by hand are kept unless --force. "
+    "Exit codes: 0 layer written; 2 bad input or usage (one line on stderr).")
 
 
 def register(app):
-    """Add this module's command(s) to the rcarkit app."""
+    """Add ``yocto-layer`` to the rcarkit app."""
+    app.command("yocto-layer", help=HELP)(yocto_layer_cmd)
+
+
+def yocto_layer_cmd(
+    config: Optional[Path] = typer.Argument(None, help="Kernel config or kernel image "
+                                            "(default /proc/config.gz).", show_default=False),
+    output: Path = typer.Option(Path("yocto_layer/meta-rcarkit-k8s"), "--output", "-o",
+                                help="Layer directory to write."),
+    profile: Optional[List[str]] = typer.Option(None, "--profile", "-p",
+                                                help="Profile (repeatable)."),
+    cni: Optional[List[str]] = typer.Option(None, "--cni", help="CNI shortcut (repeatable)."),
+    runtime: Optional[List[str]] = typer.Option(None, "--runtime",
+                                                help="Runtime: containerd, cri-o, docker."),
+    proxy_mode: Optional[List[str]] = typer.Option(None, "--proxy-mode",
+                                                   help="kube-proxy mode: iptables, ipvs, "
+                                                        "nftables."),
+    kernel_version: Optional[str] = typer.Option(None, "--kernel-version",
+                                                 help="Kernel version when the config has "
+                                                      "no header."),
+    defconfig: bool = typer.Option(False, "--defconfig",
+                                   help="Treat the input as a defconfig."),
+    profiles_dir: Optional[Path] = typer.Option(None, "--profiles-dir",
+                                                help="Use option sets from this directory."),
+    kernel_recipe: str = typer.Option("linux-renesas", "--kernel-recipe",
+                                      help="Kernel recipe to append to."),
+    machine_override: Optional[str] = typer.Option(
+        None, "--machine-override", help="Override(s) the append is scoped to (MACHINE or "
+                                         "SOC_FAMILY; comma-separated)."),
+    layer_series: str = typer.Option("scarthgap wrynose", "--layer-series",
+                                     help="LAYERSERIES_COMPAT release codenames."),
+    kernel_src: Optional[Path] = typer.Option(None, "--kernel-src",
+                                              help="Kernel tree: resolve dependencies from "
+                                                   "its Kconfig (Kconfiglib)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite files changed by hand."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+):
+    check_choice(fmt, ("table", "json"), "--format")
+    with user_errors():
+        from . import yocto
+        # validate the layer options before reading anything
+        yocto.layer_spec(output, kernel_recipe, machine_override, layer_series)
+        if kernel_src is not None and not kernel_src.is_dir():
+            from .errors import RcarkitError
+            raise RcarkitError("not a directory", path=kernel_src,
+                               hint="--kernel-src takes a kernel source tree")
+        from .check_kernel import check_config, select_profiles
+        from .kconfig import default_config_path, load_config
+        from .profiles import load_catalog
+        catalog = load_catalog(str(profiles_dir) if profiles_dir else None)
+        profiles = select_profiles(catalog, profile, cni=cni, runtime=runtime,
+                                   proxy_mode=proxy_mode)
+        path = str(config) if config is not None else default_config_path()
+        cfg = load_config(path, kernel_version=kernel_version,
+                          kind="defconfig" if defconfig else None)
+        report = check_config(cfg, profiles, catalog)
+        from .fragment import plan_fragment
+        plan = plan_fragment(report, catalog, kernel_src=str(kernel_src) if kernel_src else None,
+                             config=cfg)
+        result = yocto.generate_layer(report, catalog, output, kernel_recipe=kernel_recipe,
+                                      machine_override=machine_override,
+                                      layer_series=layer_series, kernel_src=kernel_src,
+                                      force=force, plan=plan)
+        if fmt == "json":
+            import json
+            emit(json.dumps(result.to_dict(), indent=2) + "\n")
+        else:
+            emit(render_summary(result))
+        raise typer.Exit(0)
+
+
+def render_summary(result):
+    """The table output: one line per file, the fragment counts, what to do next."""
+    import os
+    spec = result.spec
+    changed = set(result.changed)
+    out = ["%s: layer %s for %s (override%s %s)" % (
+        spec.directory, spec.collection, spec.kernel_recipe,
+        "s" if len(spec.overrides) > 1 else "", ", ".join(spec.overrides))]
+    width = max(len(f) for f in result.files)
+    for rel in result.files:
+        state = "written" if os.path.join(spec.directory, rel) in changed else "unchanged"
+        out.append("  %-*s  %s" % (width, rel, state))
+    for path in result.removed:
+        out.append("  %-*s  removed (stale)" % (width, os.path.relpath(path, spec.directory)))
+    counts = {}
+    for e in result.plan.entries:
+        counts[e.kind] = counts.get(e.kind, 0) + 1
+    out.append("fragment: %d option(s) set (%d requested, %d dependencies)\n"
+               "          %d impossible, %d obsolete: comments only" % (
+                   counts.get("requested", 0) + counts.get("dependency", 0),
+                   counts.get("requested", 0), counts.get("dependency", 0),
+                   counts.get("impossible", 0), counts.get("obsolete", 0)))
+    out.append("next: add it to the build (then see its README to check the result):")
+    out.append("  bitbake-layers add-layer %s" % os.path.abspath(spec.directory))
+    return "\n".join(out) + "\n"

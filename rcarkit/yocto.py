@@ -1,12 +1,535 @@
-"""Yocto meta-layer output (being built)."""
+"""Yocto output: a meta-layer (or a plain fragment) that adds the missing options.
+
+``rcarkit yocto-layer CONFIG`` (and ``rcarkit check-kernel --emit-layer DIR``)
+writes a complete layer, by default ``yocto_layer/meta-rcarkit-k8s`` under the
+current directory::
+
+    meta-rcarkit-k8s/
+      conf/layer.conf                            BBFILE_COLLECTIONS, BBFILE_PATTERN,
+                                                 BBFILE_PRIORITY, LAYERVERSION,
+                                                 LAYERDEPENDS core, LAYERSERIES_COMPAT
+      recipes-kernel/linux/<recipe>_%.bbappend   adds the fragment, scoped to a
+                                                 machine override
+      recipes-kernel/linux/files/rcarkit-k8s.cfg the fragment (FragmentPlan.render_cfg)
+      README                                     what it adds and why, option by option
+      COPYING.MIT
+      .rcarkit-manifest.json                     what rcarkit wrote (hand-edit guard)
+
+The fragment comes from :func:`rcarkit.fragment.plan_fragment`: the missing and
+wrong-valued options of the chosen profiles plus the dependencies they need to
+survive ``olddefconfig``.
+
+How the fragment takes effect. ``linux-renesas`` (meta-renesas) and
+``linux-raspberrypi`` (meta-raspberrypi) both ``require
+recipes-kernel/linux/linux-yocto.inc``, so kernel-yocto.bbclass configures
+them: the recipe's defconfig is expanded with ``KCONFIG_MODE =
+"--alldefconfig"`` and every ``.cfg`` in ``SRC_URI`` (``find_sccs`` picks
+``.scc`` and ``.cfg``) is merged on top by ``do_kernel_configme``
+(merge_config.sh), then olddefconfig runs. ``KERNEL_FEATURES`` is not needed:
+it names ``.scc`` features of a kernel-cache repository. So the bbappend is
+only::
+
+    FILESEXTRAPATHS:prepend:rcar-gen3 := "${THISDIR}/files:"
+    SRC_URI:append:rcar-gen3 = " file://rcarkit-k8s.cfg"
+
+Both lines carry the machine override, so adding the layer changes nothing for
+other machines (oelint-adv's ``oelint.vars.noncoreoverride``: a bbappend must
+be specific to a custom MACHINE or DISTRO). Default overrides per recipe
+(:data:`KERNEL_RECIPES`): linux-renesas -> ``rcar-gen3`` and ``rcar-gen4``
+(meta-renesas puts the SoC generation in ``SOC_FAMILY``), linux-raspberrypi ->
+``rpi`` (``SOC_FAMILY`` of every meta-raspberrypi machine). linux-yocto builds
+every core machine (qemuarm64, genericarm64, ...), so it, like any other
+recipe name, needs ``--machine-override`` (your MACHINE or your BSP's
+SOC_FAMILY); an append to all of linux-yocto would change core machines.
+
+Regenerating with the same inputs gives byte-identical files (no timestamps,
+everything sorted); a file changed by hand is refused unless ``force``
+(:class:`rcarkit.files.GeneratedTree`). Generated files that a new run no
+longer produces (a bbappend for another recipe) are removed when they are
+still exactly as rcarkit wrote them.
+
+``rcarkit check-kernel --emit-fragment FILE`` writes only the ``.cfg`` for
+``scripts/kconfig/merge_config.sh`` (:func:`write_fragment`).
+"""
+
+import os
+import re
+import textwrap
+from dataclasses import dataclass
+from typing import List, Tuple
 
 from .errors import RcarkitError
 
+FRAGMENT_NAME = "rcarkit-k8s.cfg"
+DEFAULT_LAYER_DIR = os.path.join("yocto_layer", "meta-rcarkit-k8s")
+DEFAULT_LAYER_SERIES = ("scarthgap", "wrynose")
+DEFAULT_KERNEL_RECIPE = "linux-renesas"
+LAYER_PRIORITY = 6
+LAYER_VERSION = 1
+README_WIDTH = 78
 
-def write_fragment(report, catalog, path, force=False):
-    raise RcarkitError("--emit-fragment is not implemented yet")
+_RECIPE_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
+_OVERRIDE_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_SERIES_RE = re.compile(r"^[a-z]+$")
 
 
-def write_layer(report, catalog, directory, kernel_recipe="linux-renesas", machine_override=None,
-                force=False):
-    raise RcarkitError("--emit-layer is not implemented yet")
+@dataclass(frozen=True)
+class KernelRecipe:
+    """What rcarkit knows about a kernel recipe the layer can append to."""
+    name: str
+    overrides: Tuple[str, ...]      # default machine overrides; () = --machine-override needed
+    layer: str                      # the layer that provides the recipe
+    note: Tuple[str, ...]           # short comment lines for the bbappend
+    doc: Tuple[str, ...]            # README paragraphs: how the .cfg takes effect
+    defconfig: str = ""             # the recipe's KBUILD_DEFCONFIG (for the README)
+
+
+_KERNEL_YOCTO_DOC = (
+    "{recipe} requires recipes-kernel/linux/linux-yocto.inc, so "
+    "kernel-yocto.bbclass configures it: do_kernel_configme expands the "
+    "recipe's defconfig with KCONFIG_MODE = \"--alldefconfig\", merges every "
+    ".cfg listed in SRC_URI on top with merge_config.sh and runs olddefconfig. "
+    "That is why a SRC_URI entry is all it takes; KERNEL_FEATURES is not needed "
+    "(it names .scc features of a kernel-cache repository).")
+
+KERNEL_RECIPES = {
+    "linux-renesas": KernelRecipe(
+        name="linux-renesas",
+        overrides=("rcar-gen3", "rcar-gen4"),
+        layer="meta-renesas",
+        note=("linux-renesas (meta-renesas) requires linux-yocto.inc: kernel-yocto",
+              "merges every .cfg in SRC_URI onto the defconfig (do_kernel_configme)."),
+        doc=(_KERNEL_YOCTO_DOC.format(recipe="linux-renesas (meta-renesas)"),
+             "meta-renesas names the SoC generation in SOC_FAMILY (rcar-gen3 for "
+             "H3/M3/M3N/E3 boards such as salvator-x, h3ulcb, m3ulcb, ebisu; "
+             "rcar-gen4 for Gen4), and soc-family.inc adds it to MACHINEOVERRIDES. "
+             "The V3x/V4x machines of meta-rcar-bsp (condor, eagle, falcon, "
+             "white-hawk) use SOC_FAMILY rcar:rcar-v3x / rcar:rcar-v4x instead: "
+             "regenerate with --machine-override rcar-v4x (or the MACHINE name) "
+             "for those."),
+        defconfig="defconfig",
+    ),
+    "linux-raspberrypi": KernelRecipe(
+        name="linux-raspberrypi",
+        overrides=("rpi",),
+        layer="meta-raspberrypi",
+        note=("linux-raspberrypi (meta-raspberrypi) requires linux-yocto.inc:",
+              "kernel-yocto merges every .cfg in SRC_URI (do_kernel_configme)."),
+        doc=(_KERNEL_YOCTO_DOC.format(recipe="linux-raspberrypi (meta-raspberrypi)"),
+             "Every meta-raspberrypi machine includes rpi-base.inc, which sets "
+             "SOC_FAMILY = \"rpi\" (the recipe's COMPATIBLE_MACHINE is ^rpi$); "
+             "its defconfig is KBUILD_DEFCONFIG, bcm2711_defconfig for "
+             "raspberrypi4-64. To restrict the layer to one board, regenerate "
+             "with --machine-override raspberrypi4-64."),
+        defconfig="bcm2711_defconfig",
+    ),
+    "linux-yocto": KernelRecipe(
+        name="linux-yocto",
+        overrides=(),
+        layer="openembedded-core",
+        note=("linux-yocto (openembedded-core) inherits kernel-yocto, which merges",
+              "every .cfg in SRC_URI onto the configuration (do_kernel_configme)."),
+        doc=("linux-yocto (openembedded-core) is configured by kernel-yocto.bbclass: "
+             "do_kernel_configme builds the configuration from the kernel-cache "
+             "description of the machine (or a defconfig in SRC_URI), merges every "
+             ".cfg listed in SRC_URI on top with merge_config.sh and runs "
+             "olddefconfig. That is why a SRC_URI entry is all it takes; "
+             "KERNEL_FEATURES is not needed (it names .scc features of the "
+             "kernel-cache).",
+             "linux-yocto builds every core machine (qemuarm64, genericarm64, "
+             "qemux86-64, ...), so the append is scoped to the override given "
+             "with --machine-override: your MACHINE, or your BSP's SOC_FAMILY."),
+    ),
+}
+
+
+def _custom_recipe(name):
+    return KernelRecipe(
+        name=name, overrides=(), layer="(your BSP layer)",
+        note=("%s must inherit kernel-yocto (require linux-yocto.inc): only" % name,
+              "kernel-yocto's do_kernel_configme merges .cfg files from SRC_URI."),
+        doc=("This layer assumes %s inherits kernel-yocto.bbclass (most BSP "
+             "kernels do, through require recipes-kernel/linux/linux-yocto.inc, "
+             "as linux-renesas and linux-raspberrypi): its do_kernel_configme "
+             "merges every .cfg in SRC_URI onto the defconfig and runs "
+             "olddefconfig. A recipe that inherits only kernel.bbclass ignores "
+             "the fragment; check with: bitbake -e %s | grep '^KCONFIG_MODE='"
+             % (name, name),
+             "The append is scoped to the override given with --machine-override "
+             "(your MACHINE, or your BSP's SOC_FAMILY)."),
+    )
+
+
+@dataclass
+class LayerSpec:
+    """The user's choices for one layer (validated by :func:`layer_spec`)."""
+    directory: str
+    kernel_recipe: str
+    overrides: List[str]
+    layer_series: List[str]
+    collection: str
+    recipe: KernelRecipe
+
+    @property
+    def layer_name(self):
+        return os.path.basename(os.path.abspath(self.directory)) or "meta-rcarkit-k8s"
+
+    @property
+    def bbappend_name(self):
+        return "%s_%%.bbappend" % self.kernel_recipe
+
+
+@dataclass
+class LayerResult:
+    """What :func:`generate_layer` wrote."""
+    spec: LayerSpec
+    files: List[str]                 # relative paths of every generated file, sorted
+    changed: List[str]               # paths written this run (unchanged files are skipped)
+    removed: List[str]               # stale generated files removed this run
+    plan: object                     # rcarkit.fragment.FragmentPlan
+
+    def to_dict(self):
+        return {
+            "schema_version": 1,
+            "command": "yocto-layer",
+            "layer": self.spec.directory,
+            "layer_name": self.spec.layer_name,
+            "collection": self.spec.collection,
+            "kernel_recipe": self.spec.kernel_recipe,
+            "machine_overrides": list(self.spec.overrides),
+            "layer_series": list(self.spec.layer_series),
+            "files": list(self.files),
+            "changed": list(self.changed),
+            "removed": list(self.removed),
+            "fragment": self.plan.to_dict(),
+        }
+
+
+def _split_words(value):
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        value = " ".join(value)
+    return [w for w in re.split(r"[\s,:]+", value) if w]
+
+
+def _collection_name(directory):
+    base = os.path.basename(os.path.abspath(directory)).lower()
+    if base.startswith("meta-"):
+        base = base[len("meta-"):]
+    base = re.sub(r"[^a-z0-9-]+", "-", base).strip("-")
+    return base or "rcarkit-k8s"
+
+
+def layer_spec(directory=None, kernel_recipe=DEFAULT_KERNEL_RECIPE, machine_override=None,
+               layer_series=None):
+    """Validate the layer options; raise RcarkitError (one line) on a bad value."""
+    directory = os.fspath(directory) if directory is not None else DEFAULT_LAYER_DIR
+    recipe_name = (kernel_recipe or "").strip()
+    if not _RECIPE_RE.match(recipe_name):
+        raise RcarkitError("--kernel-recipe %r is not a recipe name" % kernel_recipe,
+                           hint="lowercase letters, digits, '.', '+', '-', e.g. linux-renesas")
+    recipe = KERNEL_RECIPES.get(recipe_name) or _custom_recipe(recipe_name)
+    overrides = _split_words(machine_override)
+    for o in overrides:
+        if not _OVERRIDE_RE.match(o):
+            raise RcarkitError("--machine-override %r is not a valid override" % o,
+                               hint="lowercase letters, digits and '-', e.g. h3ulcb or rcar-gen3")
+    if not overrides:
+        overrides = list(recipe.overrides)
+    if not overrides:
+        raise RcarkitError(
+            "--kernel-recipe %s needs --machine-override: %s" % (
+                recipe_name,
+                "linux-yocto builds every core machine, the append must be scoped to yours"
+                if recipe_name == "linux-yocto" else
+                "rcarkit knows no machine override for this recipe"),
+            hint="e.g. --machine-override raspberrypi4-64 (your MACHINE or SOC_FAMILY)")
+    overrides = sorted(set(overrides), key=overrides.index)
+    series = _split_words(layer_series) if layer_series is not None else list(DEFAULT_LAYER_SERIES)
+    if not series:
+        raise RcarkitError("--layer-series is empty", hint="e.g. --layer-series 'scarthgap wrynose'")
+    for s in series:
+        if not _SERIES_RE.match(s):
+            raise RcarkitError("--layer-series %r is not a release codename" % s,
+                               hint="lowercase codenames such as scarthgap wrynose")
+    return LayerSpec(directory=directory, kernel_recipe=recipe_name, overrides=overrides,
+                     layer_series=series, collection=_collection_name(directory), recipe=recipe)
+
+
+def templates_dir():
+    """Where the layer templates are (source tree or installed package data)."""
+    env = os.environ.get("RCARKIT_YOCTO_TEMPLATES")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    for candidate in (os.path.join(os.path.dirname(here), "yocto_layer", "templates"),
+                      os.path.join(here, "yocto_layer", "templates")):
+        if os.path.isfile(os.path.join(candidate, "kernel.bbappend.j2")):
+            return candidate
+    raise RcarkitError("yocto_layer/templates not found next to the rcarkit package",
+                       hint="reinstall rcarkit or set RCARKIT_YOCTO_TEMPLATES to the directory")
+
+
+def _environment():
+    try:
+        import jinja2
+    except ImportError:  # pragma: no cover - jinja2 is a hard dependency
+        raise RcarkitError("jinja2 is not installed", hint="pip install jinja2")
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir()),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+
+
+def _wrap(text, width=README_WIDTH, indent=""):
+    return textwrap.wrap(" ".join(str(text).split()), width=width - len(indent),
+                         break_long_words=False, break_on_hyphens=False) or [""]
+
+
+def _entry_line(entry):
+    if entry.kind in ("impossible", "obsolete"):
+        return "CONFIG_%s (not set: %s)" % (entry.symbol, entry.kind)
+    if entry.value == "n":
+        return "# CONFIG_%s is not set" % entry.symbol
+    return "CONFIG_%s=%s" % (entry.symbol, entry.value)
+
+
+def _entry_why(entry):
+    parts = []
+    if entry.needed_by:
+        parts.append("Needed by %s%s" % (", ".join(entry.needed_by),
+                                         ":" if entry.reason else "."))
+    if entry.reason:
+        parts.append(entry.reason)
+    if entry.kind == "requested" and len(entry.profiles) > 1:
+        parts.append("(also %s)" % ", ".join(entry.profiles[1:]))
+    if entry.note:
+        parts.append("[%s]" % entry.note)
+    text = " ".join(p.strip() for p in parts if p.strip())
+    return _wrap(text, indent=" " * 6) if text else []
+
+
+def readme_sections(plan):
+    """The README's option list: requested (per profile), dependencies, left out."""
+    requested = {}
+    order = []
+    deps, left_out = [], []
+    for e in plan.entries:
+        if e.kind == "requested":
+            key = e.profiles[0] if e.profiles else "(no profile)"
+            if key not in requested:
+                requested[key] = []
+                order.append(key)
+            requested[key].append(e)
+        elif e.kind == "dependency":
+            deps.append(e)
+        else:
+            left_out.append(e)
+    sections = []
+    for key in order:
+        sections.append({"title": "Asked for by %s:" % key,
+                         "entries": [{"line": _entry_line(e), "why": _entry_why(e)}
+                                     for e in requested[key]]})
+    if deps:
+        sections.append({"title": "Dependencies (set so the options above survive "
+                                  "olddefconfig):",
+                         "entries": [{"line": _entry_line(e), "why": _entry_why(e)}
+                                     for e in deps]})
+    if left_out:
+        sections.append({"title": "Not in the fragment (comments only):",
+                         "entries": [{"line": _entry_line(e), "why": _entry_why(e)}
+                                     for e in left_out]})
+    return sections
+
+
+def _report_facts(report):
+    subject = report.subject or {}
+    config = subject.get("config") or {}
+    source = config.get("source") or "<config>"
+    return {
+        "config_name": os.path.basename(str(source)) or str(source),
+        "kernel_version": subject.get("kernel_version"),
+        "arch": subject.get("arch"),
+        "profiles": list(subject.get("profiles") or []),
+    }
+
+
+def _facts_lines(facts, plan, spec):
+    """The README's "label: value" header, wrapped with a hanging indent."""
+    rows = [("Generated from:", facts["config_name"]),
+            ("Target kernel:", "Linux %s %s" % (facts["kernel_version"] or "(version unknown)",
+                                                facts["arch"] or "(arch unknown)")),
+            ("Dependencies:", "resolved with %s" % plan.resolved_with),
+            ("Layer series:", " ".join(spec.layer_series))]
+    out = []
+    for label, value in rows:
+        lines = textwrap.wrap(" ".join(str(value).split()), width=README_WIDTH - 17,
+                              break_long_words=False, break_on_hyphens=False) or [""]
+        out.append("%-16s %s" % (label, lines[0]))
+        out.extend(" " * 17 + line for line in lines[1:])
+    return out
+
+
+def _command_lines(facts, spec, kernel_src=None):
+    """The command that regenerates the layer, wrapped between options."""
+    groups = [["rcarkit", "yocto-layer"], [facts["config_name"]]]
+    for p in facts["profiles"]:
+        groups.append(["-p", p])
+    if facts["kernel_version"]:
+        groups.append(["--kernel-version", facts["kernel_version"]])
+    if kernel_src:
+        groups.append(["--kernel-src", "<kernel tree>"])
+    groups.append(["--kernel-recipe", spec.kernel_recipe])
+    if list(spec.overrides) != list(spec.recipe.overrides):
+        groups.append(["--machine-override", ",".join(spec.overrides)])
+    if list(spec.layer_series) != list(DEFAULT_LAYER_SERIES):
+        groups.append(["--layer-series", "'%s'" % " ".join(spec.layer_series)])
+    if os.path.isabs(spec.directory):
+        groups.append(["-o", "<path to>/" + spec.layer_name])
+    elif os.path.normpath(spec.directory) != DEFAULT_LAYER_DIR:
+        groups.append(["-o", spec.directory])
+    return _wrap_command(groups)
+
+
+def _wrap_command(groups, width=70):
+    """Shell command lines (continued with backslashes) from word groups."""
+    lines, cur = [], ""
+    for g in groups:
+        text = " ".join(g)
+        if cur and len(cur) + 1 + len(text) > width:
+            lines.append(cur + " \\")
+            cur = "    " + text
+        else:
+            cur = (cur + " " + text) if cur else text
+    lines.append(cur)
+    return lines
+
+
+def _check_command(profiles, target):
+    return _wrap_command([["rcarkit", "check-kernel"]] + [["-p", p] for p in profiles]
+                         + [[target]])
+
+
+def render_layer(plan, report, spec, kernel_src=None):
+    """``{relative path: text}`` of every file of the layer (deterministic)."""
+    env = _environment()
+    facts = _report_facts(report)
+    active = plan.active()
+    context = dict(
+        facts,
+        layer_name=spec.layer_name,
+        collection=spec.collection,
+        priority=LAYER_PRIORITY,
+        layer_version=LAYER_VERSION,
+        layer_series=spec.layer_series,
+        recipe=spec.kernel_recipe,
+        overrides=spec.overrides,
+        recipe_note=list(spec.recipe.note),
+        recipe_doc=["\n".join(_wrap(p)) for p in spec.recipe.doc],
+        fragment_name=FRAGMENT_NAME,
+        bbappend_name=spec.bbappend_name,
+        active_count=len(active),
+        resolved_with=plan.resolved_with,
+        sections=readme_sections(plan),
+        notes=["\n".join(_wrap(n)) for n in plan.notes],
+        command=_command_lines(facts, spec, kernel_src),
+        facts_lines=_facts_lines(facts, plan, spec),
+        intro=_wrap("A Yocto/OpenEmbedded layer generated by rcarkit. It adds one kernel "
+                    "configuration fragment, recipes-kernel/linux/files/%s, to the %s "
+                    "kernel recipe so that the kernel has what these profiles need: %s."
+                    % (FRAGMENT_NAME, spec.kernel_recipe,
+                       ", ".join(facts["profiles"]) or "(none)")),
+        adds=_wrap("recipes-kernel/linux/%s appends to every version of %s, and only for "
+                   "machines whose MACHINEOVERRIDES contain %s:"
+                   % (spec.bbappend_name, spec.kernel_recipe, " or ".join(spec.overrides))),
+        bbappend_head=_wrap("%s: add %s (%d kernel options for Kubernetes) to %s, only on "
+                            "machines with the override%s %s."
+                            % (spec.layer_name, FRAGMENT_NAME, len(active), spec.kernel_recipe,
+                               "s" if len(spec.overrides) > 1 else "",
+                               ", ".join(spec.overrides)), width=78),
+        check_yocto=_check_command(facts["profiles"], '"$(bitbake-getvar -r %s --value B)'
+                                   '/.config"' % spec.kernel_recipe),
+        check_plain=_check_command(facts["profiles"], ".config"),
+        base_defconfig="arch/%s/configs/%s" % (facts["arch"] or "arm64",
+                                               spec.recipe.defconfig or "<KBUILD_DEFCONFIG>"),
+        make_arch=("ARCH=%s " % facts["arch"]) if facts["arch"] else "",
+        layer_dir_hint="<path to>/" + spec.layer_name,
+    )
+    files = {
+        "conf/layer.conf": env.get_template("layer.conf.j2").render(context),
+        "recipes-kernel/linux/" + spec.bbappend_name:
+            env.get_template("kernel.bbappend.j2").render(context),
+        "recipes-kernel/linux/files/" + FRAGMENT_NAME: plan.render_cfg(),
+        "README": env.get_template("README.j2").render(context),
+        "COPYING.MIT": env.get_template("COPYING.MIT.j2").render(context),
+    }
+    return files
+
+
+def plan_for(report, catalog, kernel_src=None, config=None):
+    """The FragmentPlan for ``report`` (lazy import of rcarkit.fragment).
+
+    ``config`` is the checked KernelConfig; without it the fragment planner
+    reads the config again from the path the report names."""
+    from .fragment import plan_fragment
+    return plan_fragment(report, catalog, kernel_src=os.fspath(kernel_src) if kernel_src else None,
+                         config=config)
+
+
+def generate_layer(report, catalog, directory=None, kernel_recipe=DEFAULT_KERNEL_RECIPE,
+                   machine_override=None, layer_series=None, kernel_src=None, force=False,
+                   plan=None):
+    """Write the layer for ``report`` into ``directory``; return a LayerResult."""
+    from .files import GeneratedTree, sha256_text
+    spec = layer_spec(directory, kernel_recipe, machine_override, layer_series)
+    if plan is None:
+        plan = plan_for(report, catalog, kernel_src)
+    files = render_layer(plan, report, spec, kernel_src=kernel_src)
+    tree = GeneratedTree(spec.directory, force=force)
+    tree.check(files)
+    removed = []
+    for rel in sorted(set(tree.manifest) - set(files)):
+        path = os.path.join(spec.directory, rel)
+        try:
+            with open(path, encoding="utf-8") as fh:
+                current = sha256_text(fh.read())
+        except (OSError, UnicodeDecodeError):
+            current = None
+        if current is None:
+            del tree.manifest[rel]          # already gone
+        elif current == tree.manifest[rel]:
+            try:
+                os.unlink(path)
+            except OSError as exc:
+                raise RcarkitError("cannot remove the stale generated file: %s"
+                                   % (exc.strerror or exc), path=path)
+            del tree.manifest[rel]
+            removed.append(path)
+        # edited by hand: leave the file and its manifest entry alone
+    changed = tree.write(files)
+    return LayerResult(spec=spec, files=sorted(files), changed=changed, removed=removed,
+                       plan=plan)
+
+
+def write_layer(report, catalog, directory=None, kernel_recipe=DEFAULT_KERNEL_RECIPE,
+                machine_override=None, force=False, layer_series=None, kernel_src=None,
+                config=None):
+    """check-kernel --emit-layer: write the layer; return the paths that changed."""
+    spec = layer_spec(directory, kernel_recipe, machine_override, layer_series)  # fail early
+    result = generate_layer(report, catalog, spec.directory, kernel_recipe=kernel_recipe,
+                            machine_override=machine_override, layer_series=layer_series,
+                            kernel_src=kernel_src, force=force,
+                            plan=plan_for(report, catalog, kernel_src, config))
+    return list(result.changed) + ["%s (removed)" % p for p in result.removed]
+
+
+def write_fragment(report, catalog, path, force=False, kernel_src=None, config=None):
+    """check-kernel --emit-fragment: write the plain .cfg; return its path."""
+    from .files import write_single
+    plan = plan_for(report, catalog, kernel_src, config)
+    return write_single(path, plan.render_cfg(), force=force)
