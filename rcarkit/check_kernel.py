@@ -45,7 +45,8 @@ def select_profiles(catalog, names=None, cni=None, runtime=None, proxy_mode=None
     if all_profiles:
         return list(catalog.profiles.values())
     chosen = [catalog.profile(n) for n in (names or [])]
-    shortcuts = {"cni": cni or [], "runtime": runtime or [], "proxy-mode": proxy_mode or []}
+    # in stack order, like the defaults: runtime, then kube-proxy, then the CNI
+    shortcuts = {"runtime": runtime or [], "proxy-mode": proxy_mode or [], "cni": cni or []}
     for kind, values in shortcuts.items():
         for value in values:
             chosen.append(catalog.resolve(kind, value))
@@ -72,7 +73,8 @@ def symbol_status(config, catalog, symbol):
         exists = hist.removed is None
     if exists:
         return None, ""
-    if hist.removed is not None and (config.version is None or config.version >= hist.removed):
+    if hist.never_existed or (hist.removed is not None and
+                              (config.version is None or config.version >= hist.removed)):
         return OBSOLETE, hist.describe()
     return NOT_YET, hist.describe()
 

@@ -35,7 +35,9 @@ option name is hard-coded in Python. The directory holds:
         source = ["kernel-commit-a0ae2562c6c4"]
         arches = ["arm64", "x86"]        # optional: only these architectures have it
 
-    ``added`` is the first version that has the symbol. A rule on a symbol the
+    ``never_existed = true`` records a name that people put in configs but no
+    kernel defines (a misremembered option); ``replaced_by`` then says what was
+    probably meant. ``added`` is the first version that has the symbol. A rule on a symbol the
     checked kernel does not have yet is ``not-applicable-for-version``; one the
     kernel no longer has is ``obsolete-skipped``.
 
@@ -59,7 +61,7 @@ _SYMBOL_RE = re.compile(r"^[A-Z0-9_]+$")
 _PROFILE_KEYS = {"name", "kind", "summary", "description", "aliases", "min_kernel",
                  "min_kernel_reason", "min_kernel_source", "docs", "option"}
 _OPTION_KEYS = {"name", "any_of", "expect", "required", "reason", "source", "note"}
-_SYMBOL_KEYS = {"added", "removed", "replaced_by", "note", "source", "arches"}
+_SYMBOL_KEYS = {"added", "removed", "replaced_by", "note", "source", "arches", "never_existed"}
 
 
 def profiles_dir():
@@ -139,9 +141,12 @@ class SymbolHistory:
     note: str = ""
     sources: Tuple[str, ...] = ()
     arches: Tuple[str, ...] = ()
+    never_existed: bool = False
 
     def exists_in(self, version):
         """True/False for a known version, None when ``version`` is None."""
+        if self.never_existed:
+            return False
         if version is None:
             return None
         if self.added is not None and version < self.added:
@@ -151,6 +156,11 @@ class SymbolHistory:
         return True
 
     def describe(self):
+        if self.never_existed:
+            text = "not a kernel symbol in any version"
+            if self.replaced_by:
+                text += "; probably meant %s" % ", ".join(self.replaced_by)
+            return text
         parts = []
         if self.added:
             parts.append("added in %s" % (self.added,))
@@ -312,7 +322,13 @@ def _load_symbols(path):
             note=str(entry.get("note", "")),
             sources=_as_tuple(entry.get("source"), where + " source", path),
             arches=_as_tuple(entry.get("arches"), where + " arches", path),
+            never_existed=entry.get("never_existed", False),
         )
+        if not isinstance(hist.never_existed, bool):
+            raise ProfileError("%s: never_existed must be true or false" % where, path=path)
+        if hist.never_existed and (hist.added or hist.removed):
+            raise ProfileError("%s: never_existed takes no added/removed version" % where,
+                               path=path, hint="drop added/removed, or never_existed")
         if hist.added and hist.removed and hist.removed <= hist.added:
             raise ProfileError("%s: removed (%s) is not after added (%s)"
                                % (where, hist.removed, hist.added), path=path)

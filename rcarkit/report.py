@@ -98,28 +98,30 @@ class Report:
             counts[f.status] += 1
         return counts
 
+    #: the verdict is the last line of an 80-column table, after "VERDICT: "
+    VERDICT_WIDTH = 71
+
     def verdict(self):
+        """One line: READY/NOT READY with counts; the longer forms (profile
+        names, "optional missing", "(defconfig)") are kept while they fit."""
         req = self.failing(required=True)
         opt = self.failing(required=False)
         groups = sorted(set(f.group for f in req))
-        if req:
-            missing = sum(1 for f in req if f.status == MISSING)
-            wrong = len(req) - missing
-            text = "NOT READY: %d required missing" % missing
-            if wrong:
-                text += ", %d wrong value" % wrong
-            named = " (%s)" % ", ".join(groups)
-            # the verdict is the last line of an 80-column table: name the
-            # profiles only while they fit
-            text += named if len(text + named) <= 50 else " in %d profiles" % len(groups)
-        else:
-            total = sum(1 for f in self.findings() if f.required and f.status == OK)
-            text = "READY: all %d required checks pass" % total
-        if opt:
-            text += "; %d optional missing" % len(opt)
-        if self.provisional:
-            text += "; provisional (defconfig: absent means default)"
-        return text
+        total = sum(1 for f in self.findings() if f.required and f.status == OK)
+        missing = sum(1 for f in req if f.status == MISSING)
+        wrong = len(req) - missing
+        head = ("READY: all %d required checks pass" % total if not req else
+                "NOT READY: %d required missing" % missing + (", %d wrong value" % wrong
+                                                              if wrong else ""))
+        where = [""] if not req else [" (%s)" % ", ".join(groups),
+                                      " in %d profile%s" % (len(groups), "s"[:len(groups) > 1])]
+        optional = [""] if not opt else ["; %d optional missing" % len(opt),
+                                         "; %d optional" % len(opt)]
+        provisional = [""] if not self.provisional else ["; provisional (defconfig)",
+                                                         "; provisional"]
+        candidates = [head + w + o + p for o in optional for p in provisional for w in where]
+        fitting = [c for c in candidates if len(c) <= self.VERDICT_WIDTH]
+        return fitting[0] if fitting else min(candidates, key=len)
 
     def to_dict(self):
         return {
