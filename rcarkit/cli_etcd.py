@@ -1,5 +1,320 @@
-"""Typer command(s) for etcd (stub: being built)."""
+"""``rcarkit etcd-bench``: measure storage the way etcd's WAL uses it, recommend.
+
+The command parses its options, calls the library (:mod:`rcarkit.etcd_bench`,
+:mod:`rcarkit.peer_rtt`, :mod:`rcarkit.etcd_advice`, :mod:`rcarkit.etcd_emit`,
+all imported inside the command so other commands never pay for them) and
+renders the result: an 80-column table (per PATH: device, sample count,
+p50/p90/p99 with its 95 % interval/p99.9/max and a compact histogram; then the
+verdict, the settings and the cited why lines) or ``--format json``.
+
+A progress bar is drawn on stderr only when both stdout and stderr are
+terminals and the format is not json.
+
+Exit codes: 0 measured and the storage fits etcd with its defaults; 1
+measured and something should change (the verdict says what); 2 bad input,
+usage or I/O error (one line on stderr).
+"""
+
+import math
+import os
+import sys
+import textwrap
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .cli_common import check_choice, emit, fail, user_errors
+
+HELP = (
+    "Measure fdatasync latency the way etcd's WAL uses the disk (preallocated file, "
+    "2300-byte writes each followed by fdatasync) under each PATH, and recommend where "
+    "etcd's data should live: local disk with defaults, local disk with raised "
+    "timeouts, tmpfs (single control plane) or an external etcd (--peer). PATH defaults "
+    "to /var/lib/etcd if it exists, else the current directory. --emit DIR writes a "
+    "kubeadm config (one --config file) and, for tmpfs, systemd units. "
+    "Exit codes: 0 storage fits etcd with defaults; 1 measured, changes recommended; "
+    "2 bad input, usage or I/O error (one line on stderr).")
+
+DEFAULT_DATA_DIR = "/var/lib/etcd"
+WIDTH = 80
 
 
 def register(app):
-    """Add this module's command(s) to the rcarkit app."""
+    """Add ``etcd-bench`` to the rcarkit app."""
+    app.command("etcd-bench", help=HELP)(etcd_bench_cmd)
+
+
+def etcd_bench_cmd(
+    paths: Optional[List[Path]] = typer.Argument(
+        None, help="Directories to measure (default /var/lib/etcd, else .).",
+        show_default=False, metavar="[PATH]..."),
+    block_size: int = typer.Option(2300, "--block-size", help="Bytes per write (etcd's fio "
+                                   "guidance: 2300)."),
+    engine: str = typer.Option("rcarkit", "--engine", help="rcarkit, fio or auto (fio when "
+                               "installed)."),
+    max_time: float = typer.Option(60.0, "--max-time", help="Seconds per PATH at most."),
+    max_bytes: Optional[int] = typer.Option(None, "--max-bytes", help="Bytes per PATH at "
+                                            "most (default 22 MiB, fio's --size=22m).",
+                                            show_default=False),
+    peer: Optional[str] = typer.Option(None, "--peer", help="HOST:PORT of a candidate etcd "
+                                       "host: measure TCP round trips to it."),
+    control_planes: int = typer.Option(1, "--control-planes", help="Number of control-plane "
+                                       "nodes (tmpfs only with 1)."),
+    emit_dir: Optional[Path] = typer.Option(None, "--emit", help="Write kubeadm config and "
+                                            "units to this directory."),
+    kubeadm_api: str = typer.Option("v1beta4", "--kubeadm-api", help="v1beta4 (kubeadm >= "
+                                    "1.31) or v1beta3."),
+    force: bool = typer.Option(False, "--force", help="Overwrite emitted files changed by "
+                               "hand."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
+):
+    check_choice(fmt, ("table", "json"), "--format")
+    check_choice(engine, ("rcarkit", "fio", "auto"), "--engine")
+    check_choice(kubeadm_api, ("v1beta4", "v1beta3"), "--kubeadm-api")
+    if control_planes < 1:
+        fail("--control-planes must be at least 1, not %d" % control_planes)
+    if block_size < 1:
+        fail("--block-size must be at least 1 byte, not %d" % block_size)
+    if not (max_time > 0) or math.isinf(max_time):
+        fail("--max-time must be a positive number of seconds, not %r" % max_time)
+    if max_bytes is not None and max_bytes < block_size:
+        fail("--max-bytes (%d) must be at least one block (--block-size %d)"
+             % (max_bytes, block_size))
+    with user_errors():
+        try:
+            _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
+                 emit_dir, kubeadm_api, force, fmt)
+        except OSError as exc:
+            where = (" %s" % exc.filename) if getattr(exc, "filename", None) else ""
+            fail("I/O error%s: %s" % (where, exc.strerror or exc))
+
+
+def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
+         emit_dir, kubeadm_api, force, fmt):
+    from . import etcd_advice, etcd_bench
+    from .peer_rtt import measure_peer, parse_peer
+
+    if peer is not None:
+        parse_peer(peer)  # bad HOST:PORT fails before minutes of measuring
+    if emit_dir is not None:
+        from .etcd_emit import check_emit_dir
+        check_emit_dir(emit_dir, force=force)  # a file, or hand edits: refuse before measuring
+    targets = [str(p) for p in paths] if paths else [
+        DEFAULT_DATA_DIR if os.path.isdir(DEFAULT_DATA_DIR) else os.getcwd()]
+    if max_bytes is None:
+        max_bytes = etcd_bench.DEFAULT_MAX_BYTES
+    for target in targets:  # refuse bad PATHs before measuring any
+        etcd_bench.check_target(target, min(etcd_bench.WAL_SEGMENT_BYTES, max_bytes))
+
+    progress = ProgressBar() if fmt != "json" and _is_tty(sys.stdout) and _is_tty(sys.stderr) \
+        else None
+    measurements = []
+    try:
+        for i, target in enumerate(targets):
+            callback = progress.for_item(i, len(targets), target) if progress else None
+            measurements.append(etcd_bench.measure_path(
+                target, block_size=block_size, max_time=max_time, max_bytes=max_bytes,
+                engine=engine, thresholds=etcd_advice.THRESHOLDS, progress=callback))
+        peer_measurement = None
+        if peer is not None:
+            callback = progress.for_item(0, 1, "peer " + peer) if progress else None
+            peer_measurement = measure_peer(peer, progress=callback)
+    finally:
+        if progress:
+            progress.clear()
+
+    rec = etcd_advice.recommend(measurements,
+                                peer=peer_measurement.stats if peer_measurement else None,
+                                control_planes=control_planes, peer_address=peer)
+    written: List[str] = []
+    emit_error = None
+    if emit_dir is not None:
+        from .errors import RcarkitError
+        from .etcd_emit import write_emit_dir
+        try:
+            written = write_emit_dir(rec, emit_dir, api=kubeadm_api, force=force)
+        except RcarkitError as exc:  # still show the measurement, then fail
+            emit_error = exc
+    if fmt == "json":
+        import json
+        doc = {"schema_version": 1, "command": "etcd-bench",
+               "measurements": [m.to_dict() for m in measurements],
+               "peer": peer_measurement.to_dict() if peer_measurement else None,
+               "recommendation": rec.to_dict(),
+               "emitted": {"directory": str(emit_dir) if emit_dir else None,
+                           "kubeadm_api": kubeadm_api if emit_dir else None,
+                           "written": written,
+                           "error": str(emit_error) if emit_error else None}}
+        emit(json.dumps(_json_safe(doc), indent=2, allow_nan=False) + "\n")
+    else:
+        emit(render_table(measurements, peer_measurement, rec))
+    if emit_error is not None:
+        fail(str(emit_error), emit_error.exit_code)
+    for path in written:
+        typer.echo("wrote %s" % path, err=True)
+    if emit_dir is not None and not written:
+        typer.echo("%s: up to date" % emit_dir, err=True)
+    raise typer.Exit(rec.exit_code)
+
+
+def _json_safe(value):
+    """NaN/inf floats (unknown bounds) become null; JSON has no NaN."""
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _is_tty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class ProgressBar:
+    """One self-overwriting line on stderr: ``[1/2] /var/lib/etcd [#####....] 45% ...``."""
+
+    def __init__(self, stream=None, width: int = WIDTH - 1):
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.shown = False
+
+    def for_item(self, index: int, total: int, label: str):
+        def callback(fraction: float, text: str = ""):
+            self.draw(index, total, label, fraction, text)
+        return callback
+
+    def draw(self, index, total, label, fraction, text=""):
+        fraction = min(1.0, max(0.0, float(fraction)))
+        bar_len = 20
+        filled = int(round(fraction * bar_len))
+        head = "[%d/%d] %s " % (index + 1, total, label)
+        line = "%s[%s%s] %3d%% %s" % (head, "#" * filled, "." * (bar_len - filled),
+                                       int(fraction * 100), text)
+        line = line[:self.width]
+        self.stream.write("\r" + line.ljust(self.width))
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self):
+        if self.shown:
+            self.stream.write("\r" + " " * self.width + "\r")
+            self.stream.flush()
+            self.shown = False
+
+
+# --- table rendering ------------------------------------------------------------------
+
+def _fmt_s(seconds) -> str:
+    """Latency in the most readable unit: ``850us``, ``8.12ms``, ``1.20s``."""
+    if seconds is None or (isinstance(seconds, float) and (math.isnan(seconds))):
+        return "?"
+    if math.isinf(seconds):
+        return "inf"
+    if seconds < 0.001:
+        return "%.0fus" % (seconds * 1e6)
+    if seconds < 1.0:
+        ms = seconds * 1000.0
+        return ("%.2fms" if ms < 10 else "%.1fms" if ms < 100 else "%.0fms") % ms
+    return "%.2fs" % seconds
+
+
+def _bound_label(bound: float) -> str:
+    if math.isinf(bound):
+        return "> 8.2s"
+    if bound < 0.001:
+        return "<=%gus" % round(bound * 1e6, 1)
+    if bound < 1.0:
+        return "<=%gms" % round(bound * 1e3, 3)
+    return "<=%gs" % round(bound, 3)
+
+
+def render_histogram(histogram, indent: str = "    ", max_rows: int = 10,
+                     bar_width: int = 40) -> List[str]:
+    """Compact text histogram: at most ``max_rows`` rows (adjacent buckets merged)."""
+    rows = [(b, c) for b, c in histogram]
+    if not rows:
+        return []
+    while len(rows) > max_rows:
+        merged = []
+        for i in range(0, len(rows), 2):
+            pair = rows[i:i + 2]
+            merged.append((pair[-1][0], sum(c for _, c in pair)))
+        rows = merged
+    total = sum(c for _, c in rows) or 1
+    peak = max(c for _, c in rows) or 1
+    out = []
+    for bound, count in rows:
+        n = int(math.ceil(count * bar_width / float(peak))) if count else 0
+        out.append("%s%-9s %-*s %7d %5.1f%%" % (indent, _bound_label(bound), bar_width,
+                                                "#" * n, count, 100.0 * count / total))
+    return out
+
+
+def _stats_lines(stats, unit_label: str) -> List[str]:
+    lo, hi = stats.p99_ci
+    ci = "[%s-%s]" % (_fmt_s(lo), _fmt_s(hi))
+    return [
+        "  %-9s p50 %s  p90 %s  p99 %s %s" % (unit_label, _fmt_s(stats.p50), _fmt_s(stats.p90),
+                                              _fmt_s(stats.p99), ci),
+        "  %-9s p99.9 %s  max %s  (95%% CI of p99 in brackets)"
+        % ("", _fmt_s(stats.p999), _fmt_s(stats.max)),
+    ]
+
+
+def _wrap(text: str, first: str, rest: str) -> List[str]:
+    return textwrap.wrap(text, width=WIDTH - 1, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=False, break_on_hyphens=False) or [first.rstrip()]
+
+
+def render_table(measurements, peer_measurement, rec) -> str:
+    lines: List[str] = []
+    for m in measurements:
+        d = m.device
+        lines.append("PATH %s" % m.path)
+        dev = d.summary() if hasattr(d, "summary") else "%s (%s)" % (d.fstype, d.kind)
+        opts = ",".join(d.mount_options[:6]) if d.mount_options else ""
+        lines += _wrap(dev + ("  [%s]" % opts if opts else ""), "  device    ", " " * 12)
+        lines += _wrap("%d x %d B fdatasync, %s engine%s, %.1f s, stopped: %s"
+                       % (m.stats.count, m.block_size, m.stats.engine,
+                          (" " + m.engine_version) if getattr(m, "engine_version", None) else "",
+                          m.elapsed, m.stopped_because), "  samples   ", " " * 12)
+        lines += _stats_lines(m.stats, "fsync")
+        hist = render_histogram(m.stats.histogram)
+        if hist:
+            lines.append("  histogram")
+            lines += hist
+        lines.append("")
+    if peer_measurement is not None:
+        p = peer_measurement
+        lines.append("PEER %s (%s)" % (p.address, p.resolved))
+        lines.append("  samples   %d TCP connects, %d failed, %.1f s"
+                     % (p.stats.count, p.failures, p.elapsed))
+        lines += _stats_lines(p.stats, "rtt")
+        lines.append("")
+    lines.append("VERDICT   %s  (exit %d)" % (rec.verdict, rec.exit_code))
+    if rec.path:
+        lines += _wrap("%s  (etcd data dir %s)" % (rec.path, rec.data_dir or rec.path),
+                       "  path      ", " " * 12)
+    if rec.external_endpoints:
+        lines += _wrap(", ".join(rec.external_endpoints), "  external  ", " " * 12)
+    lines.append("  etcd      --heartbeat-interval=%d --election-timeout=%d"
+                 % (rec.heartbeat_ms, rec.election_timeout_ms))
+    lines += _wrap(" ".join("%s=%s" % kv for kv in rec.kubeadm_timeouts.items()),
+                   "  kubeadm   ", " " * 12)
+    if rec.snapshot_dir:
+        lines.append("  snapshots %s" % rec.snapshot_dir)
+    lines.append("WHY")
+    for w in rec.why:
+        lines += _wrap(w, "  - ", "    ")
+    refs = rec.references
+    if refs:
+        lines.append("REFERENCES")
+        for tag, url in refs.items():
+            lines += _wrap("[%s] %s" % (tag, url), "  ", "      ")
+    return "\n".join(lines) + "\n"
