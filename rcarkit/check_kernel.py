@@ -92,7 +92,7 @@ def evaluate_rule(config, catalog, rule):
     sources = tuple(catalog.source(k).to_dict() for k in rule.sources)
     base = dict(group=rule.profile, name=rule.label, expected=str(rule.expect),
                 required=rule.required, reason=rule.reason, sources=sources,
-                symbols=rule.names)
+                symbols=rule.names, settable=tuple(alive))
     if not alive:
         sym, status, why = skipped[0]
         note = "; ".join("%s: %s" % (s, w) for s, _, w in skipped)
@@ -171,14 +171,15 @@ def check_config(config, profiles, catalog):
 def missing_symbols(report):
     """The symbols a fragment must set: ``[(symbol, expected, findings)]`` in report order.
 
-    For an any-of rule the first alternative that exists in the kernel is chosen.
+    For an any-of rule the first alternative that exists in the kernel is chosen
+    (``Finding.settable``).
     """
     wanted = {}
     order = []
     for f in report.failing(required=True) + report.failing(required=False):
         if f.name == "KERNEL_VERSION":
             continue
-        sym = f.symbols[0]
+        sym = (f.settable or f.symbols)[0]
         if sym not in wanted:
             wanted[sym] = (f.expected, [])
             order.append(sym)

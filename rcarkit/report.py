@@ -47,6 +47,9 @@ class Finding:
     note: str = ""
     symbols: Tuple[str, ...] = ()
     provisional: bool = False
+    #: the symbols of ``symbols`` that exist in the checked kernel, in rule
+    #: order: what a fragment may set (check-kernel fills it in)
+    settable: Tuple[str, ...] = ()
 
     @property
     def failing(self):

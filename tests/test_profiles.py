@@ -91,6 +91,18 @@ def test_version_rules(tmp_path):
     assert rows["BITS"].status == "ok"
 
 
+def test_fragment_symbol_of_an_any_of_rule_is_one_the_kernel_has(tmp_path):
+    """OLD_OPT (removed 4.19) comes first in the rule; on 5.10 a fragment must
+    set NEW_OPT, on 4.4 (before NEW_OPT was added) OLD_OPT."""
+    from rcarkit.check_kernel import missing_symbols
+    _, report = run(tmp_path, "# Linux/arm64 5.10.0 Kernel Configuration\nCONFIG_PLAIN=y\n")
+    assert "NEW_OPT" in [s for s, _, _ in missing_symbols(report)]
+    assert "OLD_OPT" not in [s for s, _, _ in missing_symbols(report)]
+    _, report = run(tmp_path, "# Linux/arm64 4.4.0 Kernel Configuration\nCONFIG_PLAIN=y\n")
+    assert "OLD_OPT" in [s for s, _, _ in missing_symbols(report)]
+    assert "NEW_OPT" not in [s for s, _, _ in missing_symbols(report)]
+
+
 def test_obsolete_and_not_yet(tmp_path):
     symbols = SYMBOLS
     profile = PROFILE.replace('any_of = ["OLD_OPT", "NEW_OPT"]', 'name = "OLD_OPT"')
