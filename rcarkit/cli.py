@@ -16,7 +16,9 @@ from typing import List, Optional
 
 import typer
 
-from .cli_common import check_choice, emit, user_errors
+from .cli_common import (CNI_OPTION, DEFCONFIG_OPTION, KERNEL_VERSION_OPTION, PROFILE_OPTION,
+                         PROFILES_DIR_OPTION, PROXY_MODE_OPTION, RUNTIME_OPTION, check_choice,
+                         choose_profiles, emit, read_kernel_config, user_errors)
 from .errors import EXIT_USAGE
 
 EXIT_CODES_HELP = ("Exit codes: 0 all required options present; 1 required options missing; "
@@ -57,25 +59,18 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version_cal
 def check_kernel_cmd(
     config: Optional[Path] = typer.Argument(None, help="Kernel config or kernel image.",
                                             show_default=False),
-    profile: Optional[List[str]] = typer.Option(None, "--profile", "-p",
-                                                help="Profile to check (repeatable)."),
-    cni: Optional[List[str]] = typer.Option(None, "--cni", help="CNI shortcut: flannel, "
-                                            "calico, cilium, weave, ... (repeatable)."),
-    runtime: Optional[List[str]] = typer.Option(None, "--runtime",
-                                                help="Runtime: containerd, cri-o, docker."),
-    proxy_mode: Optional[List[str]] = typer.Option(None, "--proxy-mode",
-                                                   help="kube-proxy mode: iptables, ipvs, nftables."),
+    profile: Optional[List[str]] = PROFILE_OPTION,
+    cni: Optional[List[str]] = CNI_OPTION,
+    runtime: Optional[List[str]] = RUNTIME_OPTION,
+    proxy_mode: Optional[List[str]] = PROXY_MODE_OPTION,
     all_profiles: bool = typer.Option(False, "--all-profiles", help="Check every profile."),
     list_profiles: bool = typer.Option(False, "--list-profiles", help="List profiles and exit."),
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or markdown."),
     only_missing: bool = typer.Option(False, "--only-missing",
                                       help="Show only missing and wrong-valued options."),
-    kernel_version: Optional[str] = typer.Option(None, "--kernel-version",
-                                                 help="Kernel version when the config has no header."),
-    defconfig: bool = typer.Option(False, "--defconfig",
-                                   help="Treat the input as a defconfig (absent = default)."),
-    profiles_dir: Optional[Path] = typer.Option(None, "--profiles-dir",
-                                                help="Use option sets from this directory."),
+    kernel_version: Optional[str] = KERNEL_VERSION_OPTION,
+    defconfig: bool = DEFCONFIG_OPTION,
+    profiles_dir: Optional[Path] = PROFILES_DIR_OPTION,
     emit_fragment: Optional[Path] = typer.Option(None, "--emit-fragment",
                                                  help="Write the missing options as a .cfg "
                                                       "fragment for merge_config.sh."),
@@ -85,33 +80,38 @@ def check_kernel_cmd(
                                       help="Kernel recipe the layer appends to."),
     machine_override: Optional[str] = typer.Option(None, "--machine-override",
                                                    help="Machine override for the bbappend."),
+    layer_series: Optional[str] = typer.Option(None, "--layer-series",
+                                               help="LAYERSERIES_COMPAT of the layer "
+                                                    "(default: scarthgap wrynose)."),
+    kernel_src: Optional[Path] = typer.Option(None, "--kernel-src",
+                                              help="Kernel tree for --emit-*: resolve "
+                                                   "dependencies from its Kconfig."),
     force: bool = typer.Option(False, "--force", help="Overwrite files changed by hand."),
 ):
     check_choice(fmt, ("table", "json", "markdown"), "--format")
     with user_errors():
-        from .profiles import load_catalog
-        catalog = load_catalog(str(profiles_dir) if profiles_dir else None)
         if list_profiles:
-            emit(_render_profiles(catalog, fmt))
+            from .profiles import load_catalog
+            emit(_render_profiles(load_catalog(str(profiles_dir) if profiles_dir else None), fmt))
             raise typer.Exit(0)
-        from .check_kernel import check_config, select_profiles
-        from .kconfig import default_config_path, load_config
-        profiles = select_profiles(catalog, profile, cni=cni, runtime=runtime,
-                                   proxy_mode=proxy_mode, all_profiles=all_profiles)
-        path = str(config) if config is not None else default_config_path()
-        cfg = load_config(path, kernel_version=kernel_version,
-                          kind="defconfig" if defconfig else None)
+        from .check_kernel import check_config
+        catalog, profiles = choose_profiles(profiles_dir, profile, cni, runtime, proxy_mode,
+                                            all_profiles)
+        cfg = read_kernel_config(config, kernel_version, defconfig)
         report = check_config(cfg, profiles, catalog)
         written = []
         if emit_fragment is not None or emit_layer is not None:
             from . import yocto
+            src = str(kernel_src) if kernel_src is not None else None
             if emit_fragment is not None:
-                written.append(yocto.write_fragment(report, catalog, emit_fragment, force=force))
+                written.append(yocto.write_fragment(report, catalog, emit_fragment, force=force,
+                                                    kernel_src=src, config=cfg))
             if emit_layer is not None:
                 written.extend(yocto.write_layer(report, catalog, emit_layer,
                                                  kernel_recipe=kernel_recipe,
                                                  machine_override=machine_override,
-                                                 force=force))
+                                                 layer_series=layer_series,
+                                                 kernel_src=src, force=force, config=cfg))
         from .render import render
         emit(render(report, fmt, only_missing))
         for item in written:
@@ -141,8 +141,8 @@ def _render_profiles(catalog, fmt):
 
 
 def _register_other_commands():
-    from . import cli_etcd, cli_node, cli_yocto
-    for module in (cli_yocto, cli_etcd, cli_node):
+    from . import cli_etcd, cli_node, cli_verify, cli_yocto
+    for module in (cli_yocto, cli_verify, cli_etcd, cli_node):
         module.register(app)
 
 

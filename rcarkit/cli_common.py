@@ -43,3 +43,38 @@ def emit(text):
     """Write ``text`` to stdout (already newline-terminated)."""
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+# --- the profile selection every kernel-checking command shares -------------
+# (typer reads these OptionInfo objects from the signatures; sharing them keeps
+# the flags and their help identical in check-kernel, yocto-layer, check-node)
+
+PROFILE_OPTION = typer.Option(None, "--profile", "-p", help="Profile to check (repeatable).")
+CNI_OPTION = typer.Option(None, "--cni", help="CNI shortcut: flannel, calico, cilium, weave, "
+                                              "... (repeatable).")
+RUNTIME_OPTION = typer.Option(None, "--runtime", help="Runtime: containerd, cri-o, docker.")
+PROXY_MODE_OPTION = typer.Option(None, "--proxy-mode",
+                                 help="kube-proxy mode: iptables, ipvs, nftables.")
+PROFILES_DIR_OPTION = typer.Option(None, "--profiles-dir",
+                                   help="Use option sets from this directory.")
+KERNEL_VERSION_OPTION = typer.Option(None, "--kernel-version",
+                                     help="Kernel version when the config has no header.")
+DEFCONFIG_OPTION = typer.Option(False, "--defconfig",
+                                help="Treat the input as a defconfig (absent = default).")
+
+
+def choose_profiles(profiles_dir, profile, cni, runtime, proxy_mode, all_profiles=False):
+    """Load the catalog and resolve the profile options: ``(catalog, profiles)``."""
+    from .check_kernel import select_profiles
+    from .profiles import load_catalog
+    catalog = load_catalog(str(profiles_dir) if profiles_dir else None)
+    return catalog, select_profiles(catalog, profile, cni=cni, runtime=runtime,
+                                    proxy_mode=proxy_mode, all_profiles=all_profiles)
+
+
+def read_kernel_config(config, kernel_version=None, defconfig=False):
+    """The KernelConfig at ``config`` (default: /proc/config.gz, then /boot)."""
+    from .kconfig import default_config_path, load_config
+    path = str(config) if config is not None else default_config_path()
+    return load_config(path, kernel_version=kernel_version,
+                       kind="defconfig" if defconfig else None)

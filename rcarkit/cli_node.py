@@ -9,7 +9,8 @@ from typing import List, Optional
 
 import typer
 
-from .cli_common import check_choice, emit, fail, user_errors
+from .cli_common import (CNI_OPTION, PROFILE_OPTION, PROFILES_DIR_OPTION, PROXY_MODE_OPTION,
+                         RUNTIME_OPTION, check_choice, choose_profiles, emit, fail, user_errors)
 
 HELP = (
     "Check a running board (or a mounted image with --root) for what kubeadm, the "
@@ -31,22 +32,17 @@ def register(app):
                                   help="Read proc, sys, lib/modules, etc, boot from here."),
         role: str = typer.Option("control-plane", "--role",
                                  help="control-plane or worker."),
-        profile: Optional[List[str]] = typer.Option(None, "--profile", "-p",
-                                                    help="Profile to check (repeatable)."),
-        cni: Optional[List[str]] = typer.Option(None, "--cni", help="CNI shortcut (repeatable)."),
-        runtime: Optional[List[str]] = typer.Option(None, "--runtime",
-                                                    help="Runtime: containerd, cri-o, docker."),
-        proxy_mode: Optional[List[str]] = typer.Option(None, "--proxy-mode",
-                                                       help="kube-proxy mode: iptables, ipvs, "
-                                                            "nftables."),
+        profile: Optional[List[str]] = PROFILE_OPTION,
+        cni: Optional[List[str]] = CNI_OPTION,
+        runtime: Optional[List[str]] = RUNTIME_OPTION,
+        proxy_mode: Optional[List[str]] = PROXY_MODE_OPTION,
         config: Optional[Path] = typer.Option(None, "--config",
                                               help="Kernel config (default: ROOT/proc/config.gz, "
                                                    "then ROOT/boot/config-<release>)."),
         kernel_release: Optional[str] = typer.Option(None, "--kernel-release",
                                                      help="Running release (default: "
                                                           "ROOT/proc/sys/kernel/osrelease)."),
-        profiles_dir: Optional[Path] = typer.Option(None, "--profiles-dir",
-                                                    help="Use option sets from this directory."),
+        profiles_dir: Optional[Path] = PROFILES_DIR_OPTION,
         emit_dir: Optional[Path] = typer.Option(None, "--emit",
                                                 help="Write the fixes as files under DIR."),
         force: bool = typer.Option(False, "--force", help="Overwrite files changed by hand."),
@@ -59,12 +55,8 @@ def register(app):
         if not root.is_dir():
             fail("%s: --root is not a directory" % root)
         with user_errors():
-            from .check_kernel import select_profiles
             from .check_node import check_node
-            from .profiles import load_catalog
-            catalog = load_catalog(str(profiles_dir) if profiles_dir else None)
-            profiles = select_profiles(catalog, profile, cni=cni, runtime=runtime,
-                                       proxy_mode=proxy_mode)
+            catalog, profiles = choose_profiles(profiles_dir, profile, cni, runtime, proxy_mode)
             result = check_node(root=str(root), role=role, profiles=profiles, catalog=catalog,
                                 config_path=str(config) if config is not None else None,
                                 kernel_release=kernel_release,

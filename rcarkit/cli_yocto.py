@@ -10,7 +10,9 @@ from typing import List, Optional
 
 import typer
 
-from .cli_common import check_choice, emit, user_errors
+from .cli_common import (CNI_OPTION, DEFCONFIG_OPTION, KERNEL_VERSION_OPTION, PROFILE_OPTION,
+                         PROFILES_DIR_OPTION, PROXY_MODE_OPTION, RUNTIME_OPTION, check_choice,
+                         choose_profiles, emit, read_kernel_config, user_errors)
 
 HELP = (
     "Check a kernel config like check-kernel, then write a Yocto layer that adds "
@@ -33,21 +35,13 @@ def yocto_layer_cmd(
                                             "(default /proc/config.gz).", show_default=False),
     output: Path = typer.Option(Path("yocto_layer/meta-rcarkit-k8s"), "--output", "-o",
                                 help="Layer directory to write."),
-    profile: Optional[List[str]] = typer.Option(None, "--profile", "-p",
-                                                help="Profile (repeatable)."),
-    cni: Optional[List[str]] = typer.Option(None, "--cni", help="CNI shortcut (repeatable)."),
-    runtime: Optional[List[str]] = typer.Option(None, "--runtime",
-                                                help="Runtime: containerd, cri-o, docker."),
-    proxy_mode: Optional[List[str]] = typer.Option(None, "--proxy-mode",
-                                                   help="kube-proxy mode: iptables, ipvs, "
-                                                        "nftables."),
-    kernel_version: Optional[str] = typer.Option(None, "--kernel-version",
-                                                 help="Kernel version when the config has "
-                                                      "no header."),
-    defconfig: bool = typer.Option(False, "--defconfig",
-                                   help="Treat the input as a defconfig."),
-    profiles_dir: Optional[Path] = typer.Option(None, "--profiles-dir",
-                                                help="Use option sets from this directory."),
+    profile: Optional[List[str]] = PROFILE_OPTION,
+    cni: Optional[List[str]] = CNI_OPTION,
+    runtime: Optional[List[str]] = RUNTIME_OPTION,
+    proxy_mode: Optional[List[str]] = PROXY_MODE_OPTION,
+    kernel_version: Optional[str] = KERNEL_VERSION_OPTION,
+    defconfig: bool = DEFCONFIG_OPTION,
+    profiles_dir: Optional[Path] = PROFILES_DIR_OPTION,
     kernel_recipe: str = typer.Option("linux-renesas", "--kernel-recipe",
                                       help="Kernel recipe to append to."),
     machine_override: Optional[str] = typer.Option(
@@ -70,15 +64,9 @@ def yocto_layer_cmd(
             from .errors import RcarkitError
             raise RcarkitError("not a directory", path=kernel_src,
                                hint="--kernel-src takes a kernel source tree")
-        from .check_kernel import check_config, select_profiles
-        from .kconfig import default_config_path, load_config
-        from .profiles import load_catalog
-        catalog = load_catalog(str(profiles_dir) if profiles_dir else None)
-        profiles = select_profiles(catalog, profile, cni=cni, runtime=runtime,
-                                   proxy_mode=proxy_mode)
-        path = str(config) if config is not None else default_config_path()
-        cfg = load_config(path, kernel_version=kernel_version,
-                          kind="defconfig" if defconfig else None)
+        from .check_kernel import check_config
+        catalog, profiles = choose_profiles(profiles_dir, profile, cni, runtime, proxy_mode)
+        cfg = read_kernel_config(config, kernel_version, defconfig)
         report = check_config(cfg, profiles, catalog)
         from .fragment import plan_fragment
         plan = plan_fragment(report, catalog, kernel_src=str(kernel_src) if kernel_src else None,

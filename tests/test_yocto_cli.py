@@ -127,7 +127,7 @@ def case(request, tmp_path_factory, configs_dir):
     summary = json.loads(res.stdout)
     layer = work / "yocto_layer" / "meta-rcarkit-k8s"
     return dict(config=config, extra=extra, recipe=recipe, work=work, report=report,
-                kernel_src=layer_extra[1] if layer_extra else None,
+                kernel_src=layer_extra[1] if layer_extra else None, emit_extra=layer_extra,
                 summary=summary, layer=layer,
                 cfg=layer / "recipes-kernel" / "linux" / "files" / "rcarkit-k8s.cfg")
 
@@ -211,12 +211,11 @@ def test_kernel_src_is_used_and_recorded(case):
 
 
 def test_check_kernel_emit_layer_and_fragment_agree(case, tmp_path):
-    if case["kernel_src"]:
-        pytest.skip("check-kernel has no --kernel-src: compared on the data-only cases")
+    extra = case["extra"] + case["emit_extra"]  # --kernel-src reaches check-kernel too
     frag = tmp_path / "k8s.cfg"
     layer = tmp_path / "meta-board"
     proc = _run(["check-kernel", str(case["config"]), "--kernel-recipe", case["recipe"],
-                 "--emit-layer", str(layer), "--emit-fragment", str(frag)] + case["extra"],
+                 "--emit-layer", str(layer), "--emit-fragment", str(frag)] + extra,
                 tmp_path)
     assert proc.returncode == case["report"]["exit_code"], proc.stderr
     assert "wrote %s" % frag in proc.stderr
@@ -226,7 +225,7 @@ def test_check_kernel_emit_layer_and_fragment_agree(case, tmp_path):
     piped = tmp_path / "piped.cfg"
     with open(str(case["config"]), "rb") as fh:
         proc = subprocess.run([sys.executable, "-m", "rcarkit", "check-kernel", "-",
-                               "--emit-fragment", str(piped)] + case["extra"],
+                               "--emit-fragment", str(piped)] + extra,
                               stdin=fh, cwd=str(tmp_path), capture_output=True, text=True,
                               timeout=300, env=dict(os.environ, PYTHONPATH=str(REPO)))
     assert proc.returncode == case["report"]["exit_code"], proc.stderr
@@ -235,16 +234,16 @@ def test_check_kernel_emit_layer_and_fragment_agree(case, tmp_path):
     assert (layer / "conf" / "layer.conf").is_file()
     # regenerating is a no-op; a changed fragment file is refused in one line
     again = _run(["check-kernel", str(case["config"]), "--emit-fragment", str(frag)]
-                 + case["extra"], tmp_path)
+                 + extra, tmp_path)
     assert again.returncode == case["report"]["exit_code"]
     frag.write_text(frag.read_text() + "CONFIG_LOCAL=y\n")
     refused = _run(["check-kernel", str(case["config"]), "--emit-fragment", str(frag)]
-                   + case["extra"], tmp_path)
+                   + extra, tmp_path)
     assert refused.returncode == 2
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1 and "--force" in lines[0] and "Traceback" not in refused.stderr
     forced = _run(["check-kernel", str(case["config"]), "--emit-fragment", str(frag),
-                   "--force"] + case["extra"], tmp_path)
+                   "--force"] + extra, tmp_path)
     assert forced.returncode == case["report"]["exit_code"]
     assert frag.read_bytes() == cfg.read_bytes()
 
