@@ -332,31 +332,20 @@ def _level(value):
     return {"n": 0, "m": 1, "y": 2}.get(value, None)
 
 
-def requested_entries(report, catalog, config=None):
-    """The requested/obsolete entries from the report (no dependencies yet)."""
+def requested_entries(report):
+    """The requested entries from the report (no dependencies yet).
+
+    check-kernel already judged which alternatives of a rule exist in the
+    checked kernel (``Finding.settable``) and :func:`missing_symbols` names the
+    first of them; the rest stay as ``alternatives`` for tree mode. A rule with
+    no alternative left in this kernel is obsolete there and never fails, so it
+    does not reach the fragment.
+    """
     from .check_kernel import missing_symbols
-    from .kconfig import KernelVersion
-    version = KernelVersion.parse(report.subject.get("kernel_version"))
     entries = []
     seen = {}
     for sym, expected, findings in missing_symbols(report):
-        # the alternatives check-kernel found in this kernel (Finding.settable), else all
-        rule_syms = list(getattr(findings[0], "settable", ()) or findings[0].symbols) or [sym]
-        chosen = None
-        for candidate in rule_syms:
-            hist = catalog.history(candidate)
-            if config is not None and config.get(candidate) is not None:
-                chosen = candidate
-                break
-            if hist is None:
-                chosen = candidate
-                break
-            exists = hist.exists_in(version)
-            if exists is None:
-                exists = hist.removed is None
-            if exists:
-                chosen = candidate
-                break
+        rule_syms = list(findings[0].settable or findings[0].symbols)
         profiles = []
         reasons = []
         for f in findings:
@@ -364,28 +353,18 @@ def requested_entries(report, catalog, config=None):
                 profiles.append(f.group)
             if f.reason and f.reason not in reasons:
                 reasons.append(f.reason)
-        value = value_for(expected)
-        if chosen is None:
-            hist = catalog.history(rule_syms[0])
-            entry = FragmentEntry(symbol=rule_syms[0], value=value, kind=OBSOLETE,
-                                  profiles=profiles, reason=reasons[0] if reasons else "",
-                                  note="not in Linux %s: %s" % (version, hist.describe()
-                                                                 if hist else "unknown"))
-        else:
-            note = ""
-            if len(rule_syms) > 1:
-                note = "one of %s" % ", ".join(rule_syms)
-            rest = rule_syms[rule_syms.index(chosen) + 1:]
-            entry = FragmentEntry(symbol=chosen, value=value, kind=REQUESTED, profiles=profiles,
-                                  reason=reasons[0] if reasons else "", note=note,
-                                  expected=str(expected), alternatives=rest)
-        if entry.symbol in seen:
-            old = seen[entry.symbol]
-            for p in entry.profiles:
-                if p not in old.profiles:
-                    old.profiles.append(p)
+        if sym in seen:
+            old = seen[sym]
+            old.profiles.extend(p for p in profiles if p not in old.profiles)
             continue
-        seen[entry.symbol] = entry
+        entry = FragmentEntry(symbol=sym, value=value_for(expected), kind=REQUESTED,
+                              profiles=profiles, reason=reasons[0] if reasons else "",
+                              note="one of %s" % ", ".join(rule_syms) if len(rule_syms) > 1
+                              else "",
+                              expected=str(expected),
+                              alternatives=rule_syms[rule_syms.index(sym) + 1:]
+                              if sym in rule_syms else [])
+        seen[sym] = entry
         entries.append(entry)
     return entries
 
@@ -396,7 +375,7 @@ def plan_fragment(report, catalog, kernel_src=None, arch=None, config=None):
     version = report.subject.get("kernel_version")
     arch = arch or report.subject.get("arch") or (config.arch if config is not None else None)
     profiles = list(report.subject.get("profiles") or [g.name for g in report.groups])
-    entries = requested_entries(report, catalog, config)
+    entries = requested_entries(report)
     notes = []
     if kernel_src is not None:
         from .kconfig_tree import load_tree
