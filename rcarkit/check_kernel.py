@@ -153,6 +153,10 @@ def check_config(config, profiles, catalog):
     if config.version is None:
         notes.append("kernel version unknown (no header in %s): assumed the newest kernel; "
                      "pass --kernel-version for exact results" % config.source)
+    header = getattr(config, "header_version", None)
+    if header is not None and config.version is not None and tuple(header) != tuple(config.version):
+        notes.append("checked as Linux %s (--kernel-version), although the header of %s "
+                     "says Linux %s" % (config.version, config.source, header))
     if config.is_provisional:
         notes.append("%s is a defconfig: options it does not list take their Kconfig default, "
                      "so 'missing' results are provisional; expand it with 'make olddefconfig' "

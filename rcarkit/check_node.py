@@ -599,6 +599,15 @@ class _Checker:
                 self.fixes.sysctls_wrong.append(name)
 
     # -- overlay / br_netfilter -----------------------------------------------
+    def _module_problem(self, name):
+        """The failing finding check_modules made for module ``name``, or None."""
+        for grp in self.groups:
+            if grp.name == "modules":
+                for f in grp.findings:
+                    if f.name == name and f.status in (MISSING, WRONG):
+                        return f
+        return None
+
     def check_loaded(self):
         g = self.group("kernel-modules-loaded", "overlay and br_netfilter (loaded or loadable)")
         fss = self.node_probe.filesystems(self.node)
@@ -623,7 +632,14 @@ class _Checker:
                 how, rel = self.tree.find(name)
             cfg = self.config.get(sym) if self.config is not None else None
             _add(self.fixes.modules_load, name)
-            if how in ("dep", "file"):
+            broken = self._module_problem(name)
+            if how in ("dep", "file") and broken is not None:
+                # the file is there, but the modules check found why modprobe
+                # refuses it (another kernel's vermagic, not in modules.dep, ...)
+                self.finding(g, name, "loaded", "not loadable", broken.status, required,
+                             reason, sources=srcs, symbols=(sym,),
+                             note="module file: %s (see kernel modules above)" % broken.actual)
+            elif how in ("dep", "file"):
                 self.finding(g, name, "loaded", "loadable, not loaded", WARNING, False, reason,
                              sources=srcs, symbols=(sym,),
                              note="modprobe %s; etc/modules-load.d/k8s.conf loads it at boot"

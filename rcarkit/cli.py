@@ -53,7 +53,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version_cal
     "Diff a kernel config against the option sets Kubernetes, the container runtime, "
     "kube-proxy and the CNI need, and explain every gap. CONFIG defaults to "
     "/proc/config.gz, then /boot/config-$(uname -r); it may be a .config, a defconfig, "
-    "a gzip/xz file, a vmlinux or an Image/zImage/Image.gz with CONFIG_IKCONFIG. "
+    "a gzip/xz/bzip2 file, a vmlinux or an Image/zImage/Image.gz with CONFIG_IKCONFIG. "
     "Default profiles: k8s-core, containerd, kube-proxy-iptables, flannel-vxlan. "
     + EXIT_CODES_HELP))
 def check_kernel_cmd(
@@ -103,15 +103,11 @@ def check_kernel_cmd(
         if emit_fragment is not None or emit_layer is not None:
             from . import yocto
             src = str(kernel_src) if kernel_src is not None else None
-            if emit_fragment is not None:
-                written.append(yocto.write_fragment(report, catalog, emit_fragment, force=force,
-                                                    kernel_src=src, config=cfg))
-            if emit_layer is not None:
-                written.extend(yocto.write_layer(report, catalog, emit_layer,
-                                                 kernel_recipe=kernel_recipe,
-                                                 machine_override=machine_override,
-                                                 layer_series=layer_series,
-                                                 kernel_src=src, force=force, config=cfg))
+            written = yocto.write_outputs(report, catalog, fragment_path=emit_fragment,
+                                          layer_dir=emit_layer, kernel_recipe=kernel_recipe,
+                                          machine_override=machine_override,
+                                          layer_series=layer_series, kernel_src=src,
+                                          force=force, config=cfg)
         from .render import render
         emit(render(report, fmt, only_missing))
         for item in written:

@@ -58,7 +58,8 @@ PROXY_MODE_OPTION = typer.Option(None, "--proxy-mode",
 PROFILES_DIR_OPTION = typer.Option(None, "--profiles-dir",
                                    help="Use option sets from this directory.")
 KERNEL_VERSION_OPTION = typer.Option(None, "--kernel-version",
-                                     help="Kernel version when the config has no header.")
+                                     help="Kernel version when the config has no header "
+                                          "(it overrides the header's).")
 DEFCONFIG_OPTION = typer.Option(False, "--defconfig",
                                 help="Treat the input as a defconfig (absent = default).")
 

@@ -105,21 +105,21 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
     if max_bytes is None:
         max_bytes = etcd_bench.DEFAULT_MAX_BYTES
     for target in targets:  # refuse bad PATHs before measuring any
-        etcd_bench.check_target(target, min(etcd_bench.WAL_SEGMENT_BYTES, max_bytes))
+        etcd_bench.check_target(target, etcd_bench.space_needed(engine, max_bytes))
 
     progress = ProgressBar() if fmt != "json" and _is_tty(sys.stdout) and _is_tty(sys.stderr) \
         else None
     measurements = []
     try:
+        peer_measurement = None
+        if peer is not None:  # first: an unreachable peer fails in seconds, not after the disks
+            callback = progress.for_item(0, 1, "peer " + peer) if progress else None
+            peer_measurement = measure_peer(peer, progress=callback)
         for i, target in enumerate(targets):
             callback = progress.for_item(i, len(targets), target) if progress else None
             measurements.append(etcd_bench.measure_path(
                 target, block_size=block_size, max_time=max_time, max_bytes=max_bytes,
                 engine=engine, thresholds=etcd_advice.THRESHOLDS, progress=callback))
-        peer_measurement = None
-        if peer is not None:
-            callback = progress.for_item(0, 1, "peer " + peer) if progress else None
-            peer_measurement = measure_peer(peer, progress=callback)
     finally:
         if progress:
             progress.clear()
@@ -136,6 +136,8 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
             written = write_emit_dir(rec, emit_dir, api=kubeadm_api, force=force)
         except RcarkitError as exc:  # still show the measurement, then fail
             emit_error = exc
+    removed = [p for p in written if not os.path.exists(p)]  # stale files of an earlier run
+    written = [p for p in written if p not in removed]
     if fmt == "json":
         import json
         doc = {"schema_version": 1, "command": "etcd-bench",
@@ -145,6 +147,7 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
                "emitted": {"directory": str(emit_dir) if emit_dir else None,
                            "kubeadm_api": kubeadm_api if emit_dir else None,
                            "written": written,
+                           "removed": removed,
                            "error": str(emit_error) if emit_error else None}}
         emit(json.dumps(_json_safe(doc), indent=2, allow_nan=False) + "\n")
     else:
@@ -153,7 +156,9 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
         fail(str(emit_error), emit_error.exit_code)
     for path in written:
         typer.echo("wrote %s" % path, err=True)
-    if emit_dir is not None and not written:
+    for path in removed:
+        typer.echo("removed %s (not needed any more)" % path, err=True)
+    if emit_dir is not None and not written and not removed:
         typer.echo("%s: up to date" % emit_dir, err=True)
     raise typer.Exit(rec.exit_code)
 
@@ -193,10 +198,13 @@ class ProgressBar:
         fraction = min(1.0, max(0.0, float(fraction)))
         bar_len = 20
         filled = int(round(fraction * bar_len))
-        head = "[%d/%d] %s " % (index + 1, total, label)
-        line = "%s[%s%s] %3d%% %s" % (head, "#" * filled, "." * (bar_len - filled),
-                                       int(fraction * 100), text)
-        line = line[:self.width]
+        tail = "[%s%s] %3d%% %s" % ("#" * filled, "." * (bar_len - filled),
+                                     int(fraction * 100), text)
+        counter = "[%d/%d] " % (index + 1, total)
+        room = self.width - len(counter) - 1 - (bar_len + 7)  # keep bar and percentage
+        if len(label) > room:  # a long PATH: keep its end, the distinctive part
+            label = "..." + label[-max(room - 3, 1):]
+        line = ("%s%s %s" % (counter, label, tail))[:self.width]
         self.stream.write("\r" + line.ljust(self.width))
         self.stream.flush()
         self.shown = True
@@ -216,6 +224,8 @@ def _fmt_s(seconds) -> str:
         return "?"
     if math.isinf(seconds):
         return "inf"
+    if seconds < 0.00001:  # tmpfs: 0.3us, not "0us"
+        return "%.1fus" % (seconds * 1e6)
     if seconds < 0.001:
         return "%.0fus" % (seconds * 1e6)
     if seconds < 1.0:

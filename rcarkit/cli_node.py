@@ -4,6 +4,7 @@ The library is :mod:`rcarkit.check_node`; it is imported only when the command
 runs (it pulls in pyelftools and psutil).
 """
 
+import os
 from pathlib import Path
 from typing import List, Optional
 
@@ -68,7 +69,10 @@ def register(app):
             from .render import render
             emit(render(result.report, fmt, only_missing))
             for path in written:
-                typer.echo("wrote %s" % path, err=True)
+                if os.path.exists(path):
+                    typer.echo("wrote %s" % path, err=True)
+                else:  # a file an earlier run generated, not needed any more
+                    typer.echo("removed %s (not needed any more)" % path, err=True)
             raise typer.Exit(result.report.exit_code)
 
     return check_node_cmd

@@ -88,18 +88,18 @@ def render_summary(result):
     import os
     spec = result.spec
     changed = set(result.changed)
-    out = ["%s: layer %s for %s (override%s %s)" % (
+    import textwrap
+    out = textwrap.wrap("%s: layer %s for %s (override%s %s)" % (
         spec.directory, spec.collection, spec.kernel_recipe,
-        "s" if len(spec.overrides) > 1 else "", ", ".join(spec.overrides))]
+        "s" if len(spec.overrides) > 1 else "", ", ".join(spec.overrides)),
+        80, subsequent_indent="    ", break_on_hyphens=False)
     width = max(len(f) for f in result.files)
     for rel in result.files:
         state = "written" if os.path.join(spec.directory, rel) in changed else "unchanged"
         out.append("  %-*s  %s" % (width, rel, state))
     for path in result.removed:
         out.append("  %-*s  removed (stale)" % (width, os.path.relpath(path, spec.directory)))
-    counts = {}
-    for e in result.plan.entries:
-        counts[e.kind] = counts.get(e.kind, 0) + 1
+    counts = result.plan.to_dict()["counts"]
     out.append("fragment: %d option(s) set (%d requested, %d dependencies)\n"
                "          %d impossible, %d obsolete: comments only" % (
                    counts.get("requested", 0) + counts.get("dependency", 0),

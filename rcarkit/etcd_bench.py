@@ -59,9 +59,10 @@ Safety
 ======
 * Writes only inside the temporary directory it created (the WAL-like file;
   fio's data file and its output for the fio engine) and removes that
-  directory on success, error, Ctrl-C (KeyboardInterrupt) and SIGTERM (a
-  handler that raises ``SystemExit(143)`` is installed for the run when called
-  from the main thread, and the previous handler restored afterwards).
+  directory on success, error, Ctrl-C (KeyboardInterrupt), SIGTERM and SIGHUP
+  (a handler that raises ``SystemExit(128 + signal)`` is installed for the run
+  when called from the main thread, unless the signal is ignored, and the
+  previous handler restored afterwards).
 * Refuses, with one :class:`rcarkit.errors.RcarkitError` line, a PATH that
   does not exist, is not a directory, is on a read-only filesystem
   (``statvfs`` ``ST_RDONLY``), is not writable (``os.access``) or lacks free
@@ -69,6 +70,7 @@ Safety
 * Bounded by ``max_time`` (default 60 s) and ``max_bytes`` (default 22 MiB).
 """
 
+import errno
 import math
 import os
 import shutil
@@ -91,6 +93,7 @@ __all__ = [
     "measure_path",
     "measure_paths",
     "check_target",
+    "space_needed",
     "bench_tempdir",
     "fio_command",
     "WAL_SEGMENT_BYTES",
@@ -195,7 +198,9 @@ def check_target(path, needed_bytes: int) -> None:
 
 @contextmanager
 def _sigterm_raises() -> Iterator[None]:
-    """During the block, SIGTERM raises SystemExit(143) so finally-blocks run."""
+    """During the block, SIGTERM (and SIGHUP: the serial console or ssh session
+    went away) raise SystemExit(128 + signal) so finally-blocks run. A signal
+    the caller ignores (``nohup``) stays ignored."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -203,11 +208,15 @@ def _sigterm_raises() -> Iterator[None]:
     def _handler(signum, frame):
         raise SystemExit(128 + signum)
 
-    old = signal.signal(signal.SIGTERM, _handler)
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) is not signal.SIG_IGN:
+            previous[signum] = signal.signal(signum, _handler)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 @contextmanager
@@ -231,8 +240,12 @@ def _preallocate(fd: int, size: int) -> str:
     try:
         os.posix_fallocate(fd, 0, size)
         return "fallocate"
-    except OSError:
-        # etcd preallocExtendTrunc: extend the size without allocating blocks.
+    except OSError as e:
+        # etcd preallocExtend falls back to preallocExtendTrunc (extend the size
+        # without allocating blocks) only for ENOTSUP and EINTR; any other
+        # error (ENOSPC, EIO, ...) is an error.
+        if e.errno not in (errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINTR):
+            raise
         os.ftruncate(fd, size)
         return "ftruncate"
 
@@ -303,10 +316,13 @@ def _run_rcarkit(tmpdir: str, block_size: int, max_time: float, max_bytes: int,
 def fio_command(tmpdir: str, block_size: int, max_bytes: int, max_time: float,
                 percentile_list: Sequence[float] = ()) -> List[str]:
     """etcd's fio recipe, confined to ``tmpdir`` and bounded by ``max_time``."""
+    # fio runs with cwd=tmpdir, so the directory must be absolute; fio splits
+    # directory= at ':' (several directories) unless it is escaped as '\\:'.
+    directory = os.path.abspath(tmpdir).replace(":", "\\:")
     cmd = [
         "fio", "--name=etcd", "--rw=write", "--ioengine=sync", "--fdatasync=1",
         "--size=%d" % max_bytes, "--bs=%d" % block_size,
-        "--directory=%s" % tmpdir,
+        "--directory=%s" % directory,
         "--runtime=%d" % max(1, int(math.ceil(max_time))),
         "--output-format=json+",
     ]
@@ -378,6 +394,14 @@ def _run_fio(tmpdir: str, block_size: int, max_time: float, max_bytes: int,
     return result, stats, elapsed
 
 
+def space_needed(engine: str, max_bytes: int) -> int:
+    """Bytes the run writes under PATH: fio lays out its whole ``--size``, our
+    engine preallocates at most one WAL segment."""
+    if _resolve_engine(engine) == "fio":
+        return max_bytes
+    return min(WAL_SEGMENT_BYTES, max_bytes)
+
+
 def _resolve_engine(engine: str) -> str:
     if engine not in ENGINES:
         raise RcarkitError("unknown engine %r" % engine, hint="use one of: " + ", ".join(ENGINES))
@@ -401,14 +425,22 @@ def measure_path(path, block_size: int = DEFAULT_BLOCK_SIZE, max_time: float = D
     if block_size < 1:
         raise RcarkitError("block size must be at least 1 byte, got %d" % block_size)
     if max_bytes < block_size:
-        raise RcarkitError("--max-bytes (%d) is smaller than one block (%d)" % (max_bytes, block_size))
+        raise RcarkitError("one block (--block-size %d) is larger than --max-bytes (%d)"
+                           % (block_size, max_bytes),
+                           hint="lower --block-size or raise --max-bytes")
     if not max_time > 0:
         raise RcarkitError("--max-time must be positive, got %r" % (max_time,))
     thresholds = tuple(float(t) for t in thresholds)
     prealloc = min(WAL_SEGMENT_BYTES, max_bytes)
-    check_target(path, prealloc)
+    if engine == "rcarkit" and block_size > prealloc:
+        # every write must fit the preallocated segment, else nothing is timed
+        raise RcarkitError("one block (--block-size %d) is larger than the %d-byte WAL "
+                           "segment etcd preallocates" % (block_size, prealloc),
+                           hint="lower --block-size (etcd's fio guidance: 2300)")
+    needed = space_needed(engine, max_bytes)
+    check_target(path, needed)
     device = describe_path(path, sys_root=sys_root, proc_root=proc_root)
-    with bench_tempdir(path, prealloc) as tmpdir:
+    with bench_tempdir(path, needed) as tmpdir:
         if engine == "fio":
             result, stats, elapsed = _run_fio(tmpdir, block_size, max_time, max_bytes, progress)
             decided = {}

@@ -522,7 +522,8 @@ def check_emit_dir(out_dir, force: bool = False) -> None:
 
 
 def write_emit_dir(rec, out_dir, api: str = "v1beta4", force: bool = False) -> List[str]:
-    """Write :func:`emit_files` under ``out_dir``; return the paths that changed.
+    """Write :func:`emit_files` under ``out_dir``; return the paths that changed
+    (written, or removed: files of an earlier run no longer part of the set).
 
     Refuses (RcarkitError, nothing written) to replace a file changed by hand
     unless ``force``.
@@ -530,4 +531,6 @@ def write_emit_dir(rec, out_dir, api: str = "v1beta4", force: bool = False) -> L
     files = emit_files(rec, api)
     modes = {name: 0o755 for name in files if name.endswith(".sh")}
     tree = GeneratedTree(os.fspath(out_dir), force=force)
-    return tree.write(files, modes=modes)
+    # prune: the tmpfs units of an earlier tmpfs verdict must not survive a
+    # local-disk verdict in the same directory
+    return tree.write(files, modes=modes, prune=True) + tree.removed

@@ -65,6 +65,7 @@ class GeneratedTree:
         self.force = force
         self.manifest_path = os.path.join(self.root, MANIFEST)
         self.manifest = {}
+        self.removed = []
         if os.path.exists(self.root) and not os.path.isdir(self.root):
             raise RcarkitError("exists and is not a directory", path=self.root,
                                hint="choose another output directory")
@@ -76,7 +77,19 @@ class GeneratedTree:
                 self.manifest = {}
 
     def check(self, files):
-        """Refuse (before writing anything) if any target was edited by hand."""
+        """Refuse (before writing anything) if any target was edited by hand, or
+        if a file stands where a directory must go (or the reverse): even
+        ``force`` does not replace those."""
+        for rel in files:
+            parts = rel.split("/")
+            for depth in range(1, len(parts)):
+                parent = os.path.join(self.root, *parts[:depth])
+                if os.path.exists(parent) and not os.path.isdir(parent):
+                    raise RcarkitError("exists and is not a directory", path=parent,
+                                       hint="move it away: %s goes inside it" % rel)
+            if os.path.isdir(os.path.join(self.root, rel)):
+                raise RcarkitError("is a directory", path=os.path.join(self.root, rel),
+                                   hint="move it away: rcarkit writes a file there")
         if self.force:
             return
         for rel, text in files.items():
@@ -91,9 +104,30 @@ class GeneratedTree:
                                    "not overwriting it", path=path,
                                    hint="pass --force to replace it")
 
-    def write(self, files, modes=None):
-        """Write ``{relative path: text}``; return the paths that changed."""
+    def write(self, files, modes=None, prune=False):
+        """Write ``{relative path: text}``; return the paths that changed.
+
+        ``prune``: also delete the files an earlier run generated (listed in
+        the manifest, unchanged since) that are no longer part of ``files``,
+        so a stale one cannot be applied by mistake; they are listed in
+        :attr:`removed`. A stale file edited by hand is left alone.
+        """
         self.check(files)
+        self.removed = []
+        if prune:
+            for rel in sorted(set(self.manifest) - set(files)):
+                path = os.path.join(self.root, rel)
+                try:
+                    if _sha256_file(path) != self.manifest[rel]:
+                        continue  # edited by hand: the user's now
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    raise RcarkitError("cannot remove: %s" % (exc.strerror or exc), path=path)
+                else:
+                    self.removed.append(path)
+                del self.manifest[rel]
         changed = []
         for rel in sorted(files):
             text = files[rel]
@@ -116,12 +150,21 @@ def write_single(path, text, force=False):
     """One generated file outside a tree: refuse to replace different content
     unless ``force``; identical content is left untouched."""
     path = os.fspath(path)
+    if not check_single(path, text, force):
+        return path
+    return atomic_write_text(path, text)
+
+
+def check_single(path, text, force=False):
+    """Raise what :func:`write_single` would refuse, before anything is written;
+    return False when ``path`` already holds ``text`` (nothing to write)."""
+    path = os.fspath(path)
     if os.path.isdir(path):
         raise RcarkitError("is a directory", path=path, hint="give a file name")
     if os.path.exists(path):
         if _sha256_file(path) == sha256_text(text):
-            return path
+            return False
         if not force:
             raise RcarkitError("exists with other content; not overwriting it", path=path,
                                hint="pass --force to replace it")
-    return atomic_write_text(path, text)
+    return True

@@ -282,16 +282,30 @@ def fio_sync_stats(result: FioResult, confidence: float = 0.95) -> FsyncStats:
         raise RcarkitError("no fdatasync latencies in the fio output ('sync' section)",
                            path=result.source,
                            hint="run fio >= 3.5 with --fdatasync=1")
+
+    def within(value):
+        # fio reports a bin's representative value, up to ~1.6 % off the
+        # sample: keep every order statistic within the exact [min, max].
+        if math.isnan(value):
+            return value
+        if not math.isnan(lat.max):
+            value = min(value, lat.max)
+        if not math.isnan(lat.min):
+            value = max(value, lat.min)
+        return value
+
+    p99_ci = _ci_from_percentiles(lat, 0.99, confidence)
+    p999_ci = _ci_from_percentiles(lat, 0.999, confidence)
     return FsyncStats(
         count=lat.count,
-        p50=lat.percentile(50.0),
-        p90=lat.percentile(90.0),
-        p99=lat.percentile(99.0),
-        p999=lat.percentile(99.9),
+        p50=within(lat.percentile(50.0)),
+        p90=within(lat.percentile(90.0)),
+        p99=within(lat.percentile(99.0)),
+        p999=within(lat.percentile(99.9)),
         max=lat.max,
         mean=lat.mean,
-        p99_ci=_ci_from_percentiles(lat, 0.99, confidence),
-        p999_ci=_ci_from_percentiles(lat, 0.999, confidence),
+        p99_ci=(within(p99_ci[0]), within(p99_ci[1])),
+        p999_ci=(within(p999_ci[0]), within(p999_ci[1])),
         histogram=_histogram_from_bins(lat.bins),
         engine="fio",
         min=lat.min,

@@ -193,7 +193,7 @@ class FragmentPlan:
                 head = "%s (%s, wanted %s by %s)" % (e.symbol, what, e.value,
                                                      ", ".join(e.profiles or e.needed_by) or "-")
                 out.extend(_comment(head + ": " + (e.note or e.reason)))
-        return "\n".join(_no_prefix_line(l) for l in out) + "\n"
+        return "\n".join(out) + "\n"
 
     def to_dict(self):
         return {"kernel_version": self.kernel_version, "arch": self.arch,
@@ -204,19 +204,15 @@ class FragmentPlan:
 
 
 def _comment(text, width=78):
-    lines = textwrap.wrap(" ".join(str(text).split()), width - 2, break_long_words=True,
-                          break_on_hyphens=False) or [""]
+    """Comment lines for ``text``, without any ``CONFIG_`` (so that no comment
+    can read as a ``# CONFIG_X is not set`` setting)."""
+    lines = textwrap.wrap(" ".join(_no_prefix(text).split()), width - 2,
+                          break_long_words=True, break_on_hyphens=False) or [""]
     return ["# " + line for line in lines]
 
 
 def _no_prefix(text):
     return str(text).replace("CONFIG_", "")
-
-
-def _no_prefix_line(line):
-    if line.startswith("#"):
-        return _no_prefix(line)
-    return line
 
 
 # ---------------------------------------------------------------------------
@@ -254,7 +250,7 @@ _DEPENDS_CACHE = {}
 
 def load_depends(directory):
     """Read ``kernel-depends.toml`` from ``directory``; ProfileError when malformed."""
-    from .profiles import _load_toml
+    from .profiles import _load_toml, check_table
     path = os.path.join(directory, DEPENDS_FILE)
     cached = _DEPENDS_CACHE.get(path)
     if cached is not None:
@@ -267,12 +263,7 @@ def load_depends(directory):
     symbols = {}
     for name, entry in raw.items():
         where = "symbol [%s]" % name
-        if not isinstance(entry, dict):
-            raise ProfileError("%s must be a table" % where, path=path)
-        unknown = set(entry) - _DEPENDS_KEYS
-        if unknown:
-            raise ProfileError("%s: unknown key(s) %s" % (where, ", ".join(sorted(unknown))),
-                               path=path, hint="allowed: %s" % ", ".join(sorted(_DEPENDS_KEYS)))
+        check_table(entry, _DEPENDS_KEYS, where, path)
         try:
             symbols[name] = SymbolDepends(
                 name=name, type=str(entry.get("type", "tristate")),

@@ -248,10 +248,6 @@ class FsyncStats:
             confidence=confidence,
         )
 
-    def percentile_ms(self, name: str) -> Optional[float]:
-        """``name`` in p50/p90/p99/p999/max/mean, in milliseconds (None if unknown)."""
-        return _ms(getattr(self, name))
-
     def to_dict(self) -> dict:
         return {
             "engine": self.engine,

@@ -109,6 +109,8 @@ class KernelConfig:
         self.arch = arch
         self.lines = dict(lines or {})
         self.origin = origin
+        #: the version the header states, even when ``kernel_version`` overrode it
+        self.header_version = self.version
 
     def get(self, name):
         """The value of ``name`` (with or without ``CONFIG_``), or None when absent."""
@@ -205,6 +207,7 @@ def parse_config_text(text, source="<memory>", kernel_version=None, kind=None):
             if values.get(sym) == "y":
                 arch = name
                 break
+    header_version = KernelVersion.parse(version) if version is not None else None
     if kernel_version is not None:
         parsed = KernelVersion.parse(kernel_version)
         if parsed is None:
@@ -215,8 +218,10 @@ def parse_config_text(text, source="<memory>", kernel_version=None, kind=None):
         version = KernelVersion.parse(version)
     if kind is None:
         kind = "full" if generated else "defconfig"
-    return KernelConfig(values, source=source, kind=kind, version=version, arch=arch,
-                        lines=lines)
+    cfg = KernelConfig(values, source=source, kind=kind, version=version, arch=arch,
+                       lines=lines)
+    cfg.header_version = header_version
+    return cfg
 
 
 def load_config(path, kernel_version=None, kind=None):
@@ -252,6 +257,9 @@ def read_config_bytes(path):
         data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
         if not data:
             raise ConfigError("empty input", path="<stdin>")
+        if len(data) > MAX_INPUT_BYTES:
+            raise ConfigError("more than %d MiB of input; not a kernel or a config"
+                              % (MAX_INPUT_BYTES >> 20), path="<stdin>")
         return _decode_container(data, "<stdin>")
     if os.path.isdir(path):
         raise ConfigError("is a directory", path=path,
@@ -262,7 +270,10 @@ def read_config_bytes(path):
             raise ConfigError("file is %d MiB, larger than any kernel or config" % (size >> 20),
                               path=path)
         with open(path, "rb") as fh:
-            data = fh.read()
+            data = fh.read(MAX_INPUT_BYTES + 1)   # capped: /dev/zero, a FIFO
+        if len(data) > MAX_INPUT_BYTES:
+            raise ConfigError("more than %d MiB of input; not a kernel or a config"
+                              % (MAX_INPUT_BYTES >> 20), path=path)
     except FileNotFoundError:
         raise ConfigError("no such file", path=path,
                           hint="check the path; the running kernel's config is /proc/config.gz")
@@ -395,8 +406,14 @@ def _decompress_prefix(data, how, limit):
     return b""
 
 
-def _ikconfig_payload(blob, path):
-    """Extract the gzip stream between IKCFG_ST and IKCFG_ED in ``blob``, or None."""
+def _ikconfig_payload(blob, path, errors=None):
+    """Extract the gzip stream between IKCFG_ST and IKCFG_ED in ``blob``, or None.
+
+    With an ``errors`` list, a marker whose stream does not decompress is
+    recorded there and the search goes on (like extract-ikconfig, which tries
+    the next way when zcat fails): in a zImage the markers and the config's
+    gzip stream can sit verbatim in a stored block of the compressed kernel.
+    """
     start = blob.find(IKCFG_START)
     while start != -1:
         payload = blob[start + len(IKCFG_START):]
@@ -404,14 +421,20 @@ def _ikconfig_payload(blob, path):
         if end != -1:
             payload = payload[:end]
         if payload[:2] == b"\x1f\x8b":
-            return _decompress(payload, "gzip", path, MAX_CONFIG_BYTES)
+            if errors is None:
+                return _decompress(payload, "gzip", path, MAX_CONFIG_BYTES)
+            try:
+                return _decompress(payload, "gzip", path, MAX_CONFIG_BYTES)
+            except ConfigError as exc:
+                errors.append(exc)
         start = blob.find(IKCFG_START, start + 1)
     return None
 
 
 def _from_image(data, path):
     """Config embedded in a raw kernel image, as scripts/extract-ikconfig finds it."""
-    found = _ikconfig_payload(data, path)
+    errors = []
+    found = _ikconfig_payload(data, path, errors)
     if found is not None:
         return found
     # The image itself is compressed inside a self-extracting wrapper (zImage,
@@ -424,11 +447,13 @@ def _from_image(data, path):
         while pos != -1 and tries < 16:
             inner = _decompress_prefix(data[pos:], how, MAX_IMAGE_BYTES)
             if inner:
-                found = _ikconfig_payload(inner, path)
+                found = _ikconfig_payload(inner, path, errors)
                 if found is not None:
                     return found
             pos = data.find(magic, pos + 1)
             tries += 1
+    if errors:
+        raise errors[0]
     raise ConfigError("binary file without an embedded kernel config", path=path,
                       hint="the kernel needs CONFIG_IKCONFIG=y; or pass the build's .config")
 

@@ -444,6 +444,45 @@ class KernelTree:
     def _level(self, value):
         return {"n": 0, "m": 1, "y": 2}.get(value)
 
+    def value_problem(self, name, value):
+        """Why ``value`` (as written after ``CONFIG_NAME=``) is not a value of
+        ``name``'s type or range, or ``""``. The C tools and Kconfiglib read
+        only the first letter of a bool/tristate value and drop a malformed
+        number with a warning; merge_config.sh then reports the line."""
+        kc = self._kconfiglib
+        sym = self.symbol(name)
+        if sym is None:
+            return ""
+        kind = sym.orig_type
+        if kind in (kc.BOOL, kc.TRISTATE):
+            allowed = ("y", "m", "n")  # m on a bool: explain() says why
+            if value not in allowed:
+                return "%r is not a %s value: write %s" % (
+                    value, "bool" if kind == kc.BOOL else "tristate",
+                    "y or n" if kind == kc.BOOL else "y, m or n")
+            return ""
+        if kind == kc.STRING:
+            if len(value) < 2 or value[0] != '"' or value[-1] != '"':
+                return "a string symbol takes a quoted value: CONFIG_%s=\"...\"" % name
+            return ""
+        if kind not in (kc.INT, kc.HEX):
+            return ""
+        pattern = r"-?[0-9]+" if kind == kc.INT else r"(0[xX])?[0-9a-fA-F]+"
+        if not re.fullmatch(pattern, value):
+            return "%r is not a %s number" % (value, "decimal" if kind == kc.INT else "hex")
+        base = 10 if kind == kc.INT else 16
+        for low, high, cond in sym.ranges:
+            if kc.expr_value(cond):
+                try:
+                    lo, hi = int(low.str_value, base), int(high.str_value, base)
+                except ValueError:  # a bound from a symbol without a value
+                    break
+                if not lo <= int(value, base) <= hi:
+                    return "%s is outside its range %s..%s" % (value, low.str_value,
+                                                               high.str_value)
+                break
+        return ""
+
     def fixes(self, name, value):
         """``[(symbol, value)]`` to add so that ``name`` can reach ``value`` (current state).
 
@@ -598,6 +637,9 @@ class KernelTree:
         sym = self.symbol(name)
         if sym is None:
             return "not defined in this kernel (Linux %s %s)" % (self.kernel_version, self.arch)
+        problem = self.value_problem(name, value)
+        if problem:
+            return problem
         if self._level(value) == 0 or value == "n":
             if sym.rev_dep is not self.kconf.n and kc.expr_value(sym.rev_dep):
                 return "selected by %s" % kc.expr_str(sym.rev_dep)
@@ -611,7 +653,8 @@ class KernelTree:
             if sym.rev_dep is not self.kconf.n:
                 what += "; selected by %s" % _clip(kc.expr_str(sym.rev_dep), 200)
             return what
-        level = self._level(value) or 2
+        # an int, hex or string symbol keeps its value when visible at all (m)
+        level = self._level(value) if sym.orig_type in (kc.BOOL, kc.TRISTATE) else 1
         dep_val = kc.expr_value(sym.direct_dep)
         if sym.direct_dep is not self.kconf.y and dep_val < level:
             low = [("%s=%s" % (item.name, item.str_value or "n")) if item.nodes

@@ -163,6 +163,8 @@ def render_readme(result, names):
 
 
 def write_fixes(result, directory, force=False):
-    """Write the files under ``directory``; returns the paths that changed."""
+    """Write the files under ``directory``; returns the paths that changed
+    (written, or removed: files of an earlier run no longer needed)."""
     tree = GeneratedTree(directory, force=force)
-    return tree.write(render_fixes(result))
+    # prune: e.g. boot/cmdline-addition.txt of an earlier run, not needed any more
+    return tree.write(render_fixes(result), prune=True) + tree.removed

@@ -78,6 +78,19 @@ def profiles_dir():
                        hint="reinstall rcarkit or set RCARKIT_PROFILES to the directory")
 
 
+def check_table(entry, allowed, where, path):
+    """A TOML entry must be a table with only ``allowed`` keys; ProfileError otherwise."""
+    if not isinstance(entry, dict):
+        raise ProfileError("%s must be a table" % where, path=path)
+    unknown = set(entry) - set(allowed)
+    if unknown:
+        raise ProfileError("%s: unknown key(s) %s" % (where, ", ".join(sorted(unknown))),
+                           path=path, hint="allowed: %s" % ", ".join(sorted(allowed)))
+
+
+_EXACT_RE = re.compile(r'^(-?[0-9]+|0[xX][0-9a-fA-F]+|".*")$')
+
+
 class Expect:
     """An expected value: ``y``, ``m``, ``y/m``, ``n``, ``>=N``, ``<=N`` or exact."""
 
@@ -95,9 +108,12 @@ class Expect:
                 self.number = int(text[2:].strip(), 0)
             except ValueError:
                 raise ValueError("%r: a number must follow %s" % (text, self.op))
-        else:
+        elif _EXACT_RE.match(text):
             self.op = "=="
             self.number = None
+        else:  # "yes", "Y", "module": a typo that no config could ever match
+            raise ValueError("%r is not y, m, y/m, n, >=N, <=N, a number or a quoted string"
+                             % text)
 
     def __str__(self):
         return self.text
@@ -308,12 +324,7 @@ def _load_symbols(path):
         if not _SYMBOL_RE.match(name):
             raise ProfileError("%s: symbol names are written without CONFIG_, in capitals" % where,
                                path=path)
-        if not isinstance(entry, dict):
-            raise ProfileError("%s must be a table" % where, path=path)
-        unknown = set(entry) - _SYMBOL_KEYS
-        if unknown:
-            raise ProfileError("%s: unknown key(s) %s" % (where, ", ".join(sorted(unknown))),
-                               path=path, hint="allowed: %s" % ", ".join(sorted(_SYMBOL_KEYS)))
+        check_table(entry, _SYMBOL_KEYS, where, path)
         hist = SymbolHistory(
             name=name,
             added=_version(entry.get("added"), where + " added", path),
@@ -378,12 +389,7 @@ def _load_profile(path, sources):
     seen = set()
     for index, entry in enumerate(options, 1):
         where = "option #%d" % index
-        if not isinstance(entry, dict):
-            raise ProfileError("%s must be a table" % where, path=path)
-        unknown = set(entry) - _OPTION_KEYS
-        if unknown:
-            raise ProfileError("%s: unknown key(s) %s" % (where, ", ".join(sorted(unknown))),
-                               path=path, hint="allowed: %s" % ", ".join(sorted(_OPTION_KEYS)))
+        check_table(entry, _OPTION_KEYS, where, path)
         if ("name" in entry) == ("any_of" in entry):
             raise ProfileError("%s needs exactly one of name or any_of" % where, path=path)
         names = _as_tuple(entry.get("name") or entry.get("any_of"), where + " name", path)

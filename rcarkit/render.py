@@ -73,7 +73,8 @@ def render_table(report, only_missing=False):
         out.extend(textwrap.wrap(report.subject_line, total, subsequent_indent="  ",
                                  break_on_hyphens=False))
     for note in report.notes:
-        out.extend(textwrap.wrap("note: " + note, total, subsequent_indent="      "))
+        out.extend(textwrap.wrap("note: " + note, total, subsequent_indent="      ",
+                                 break_on_hyphens=False))
     heads = ("STATUS", "OPTION", "EXPECT", "ACTUAL")
     for group, rows in _visible(report, only_missing):
         w_status = max(len(heads[0]), max(len(_label(f)) for f in rows))
@@ -133,6 +134,8 @@ def render_markdown(report, only_missing=False):
         out.append(tabulate(table, headers=["option", "expected", "actual", "status", "why",
                                             "source"], tablefmt="github"))
         out.append("")
+    if only_missing and not any(True for _ in _visible(report, True)):
+        out += ["nothing missing", ""]
     out.append("**Verdict:** %s" % report.verdict())
     return "\n".join(out) + "\n"
 

@@ -117,7 +117,8 @@ class Report:
                 "NOT READY: %d required missing" % missing + (", %d wrong value" % wrong
                                                               if wrong else ""))
         where = [""] if not req else [" (%s)" % ", ".join(groups),
-                                      " in %d profile%s" % (len(groups), "s"[:len(groups) > 1])]
+                                      " in %d profile%s" % (len(groups), "s"[:len(groups) > 1]),
+                                      ""]
         optional = [""] if not opt else ["; %d optional missing" % len(opt),
                                          "; %d optional" % len(opt)]
         provisional = [""] if not self.provisional else ["; provisional (defconfig)",

@@ -170,9 +170,12 @@ def verify_fragment(kernel_src, base, fragment, arch="arm64"):
             continue
         why = tree.explain(sym, value) or "final value %s" % (actual or "unset")
         try:
-            fixes = tree.fixes(sym, value)
-            fix = ("add %s" % ", ".join(format_line(s, v) for s, v in fixes)) if fixes else \
-                "no dependency to add: %s" % why
+            if tree.value_problem(sym, value):
+                fix = "fix: correct the value"
+            else:
+                fixes = tree.fixes(sym, value)
+                fix = ("add %s" % ", ".join(format_line(s, v) for s, v in fixes)) if fixes \
+                    else "no dependency to add"
         except Unsatisfiable as exc:
             fix = "cannot be set for %s: %s" % (arch, exc)
         status = MISSING if actual in (None, "n") else WRONG
@@ -188,6 +191,13 @@ def verify_fragment(kernel_src, base, fragment, arch="arm64"):
     line = "%s + %s: Linux %s %s, %d fragment values, Kconfig from %s" % (
         base_config.source, fragment, tree.kernel_version, arch, len(wanted), tree.srctree)
     notes = []
+    from .kconfig import KernelVersion
+    tree_version = KernelVersion.parse(tree.kernel_version)
+    if base_config.version is not None and tree_version is not None and \
+            tuple(base_config.version)[:2] != tuple(tree_version)[:2]:
+        notes.append("the base is Linux %s but the tree is Linux %s: the result is what "
+                     "this tree would build; pass the board kernel's own tree"
+                     % (base_config.version, tree.kernel_version))
     if tree.compiler == "gcc" and arch not in ("x86",):
         notes.append("no cross compiler for %s found: compiler-dependent options follow the "
                      "host gcc" % arch)

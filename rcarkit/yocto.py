@@ -49,7 +49,8 @@ longer produces (a bbappend for another recipe) are removed when they are
 still exactly as rcarkit wrote them.
 
 ``rcarkit check-kernel --emit-fragment FILE`` writes only the ``.cfg`` for
-``scripts/kconfig/merge_config.sh`` (:func:`write_fragment`).
+``scripts/kconfig/merge_config.sh``; both come from :func:`write_outputs`, which
+checks every target before it writes anything.
 """
 
 import os
@@ -485,51 +486,48 @@ def generate_layer(report, catalog, directory=None, kernel_recipe=DEFAULT_KERNEL
                    machine_override=None, layer_series=None, kernel_src=None, force=False,
                    plan=None):
     """Write the layer for ``report`` into ``directory``; return a LayerResult."""
-    from .files import GeneratedTree, sha256_text
+    from .files import GeneratedTree
     spec = layer_spec(directory, kernel_recipe, machine_override, layer_series)
     if plan is None:
         plan = plan_for(report, catalog, kernel_src)
     files = render_layer(plan, report, spec, kernel_src=kernel_src)
     tree = GeneratedTree(spec.directory, force=force)
-    tree.check(files)
-    removed = []
-    for rel in sorted(set(tree.manifest) - set(files)):
-        path = os.path.join(spec.directory, rel)
-        try:
-            with open(path, encoding="utf-8") as fh:
-                current = sha256_text(fh.read())
-        except (OSError, UnicodeDecodeError):
-            current = None
-        if current is None:
-            del tree.manifest[rel]          # already gone
-        elif current == tree.manifest[rel]:
-            try:
-                os.unlink(path)
-            except OSError as exc:
-                raise RcarkitError("cannot remove the stale generated file: %s"
-                                   % (exc.strerror or exc), path=path)
-            del tree.manifest[rel]
-            removed.append(path)
-        # edited by hand: leave the file and its manifest entry alone
-    changed = tree.write(files)
+    # prune: generated files this run no longer produces (a bbappend for another
+    # recipe) go, unless edited by hand
+    changed = tree.write(files, prune=True)
+    removed = list(tree.removed)
     return LayerResult(spec=spec, files=sorted(files), changed=changed, removed=removed,
                        plan=plan)
 
 
-def write_layer(report, catalog, directory=None, kernel_recipe=DEFAULT_KERNEL_RECIPE,
-                machine_override=None, force=False, layer_series=None, kernel_src=None,
-                config=None):
-    """check-kernel --emit-layer: write the layer; return the paths that changed."""
-    spec = layer_spec(directory, kernel_recipe, machine_override, layer_series)  # fail early
-    result = generate_layer(report, catalog, spec.directory, kernel_recipe=kernel_recipe,
-                            machine_override=machine_override, layer_series=layer_series,
-                            kernel_src=kernel_src, force=force,
-                            plan=plan_for(report, catalog, kernel_src, config))
-    return list(result.changed) + ["%s (removed)" % p for p in result.removed]
-
-
-def write_fragment(report, catalog, path, force=False, kernel_src=None, config=None):
-    """check-kernel --emit-fragment: write the plain .cfg; return its path."""
-    from .files import write_single
+def write_outputs(report, catalog, fragment_path=None, layer_dir=None,
+                  kernel_recipe=DEFAULT_KERNEL_RECIPE, machine_override=None,
+                  layer_series=None, kernel_src=None, force=False, config=None):
+    """check-kernel --emit-fragment FILE / --emit-layer DIR: plan the fragment
+    once, check every target (layer options, a file where the layer directory
+    goes, hand edits, a directory where the fragment goes) and only then write,
+    so a refusal leaves nothing half-written. Return the paths that changed."""
+    from .files import GeneratedTree, check_single, write_single
+    spec = None
+    if layer_dir is not None:
+        spec = layer_spec(layer_dir, kernel_recipe, machine_override, layer_series)
+        GeneratedTree(spec.directory, force=force)      # a file where the layer goes
+    if fragment_path is not None and os.path.isdir(fragment_path):
+        check_single(fragment_path, "", force)          # raises "is a directory"
     plan = plan_for(report, catalog, kernel_src, config)
-    return write_single(path, plan.render_cfg(), force=force)
+    cfg_text = plan.render_cfg()
+    fragment_changes = fragment_path is not None and check_single(fragment_path, cfg_text,
+                                                                  force)
+    if spec is not None:
+        GeneratedTree(spec.directory, force=force).check(
+            render_layer(plan, report, spec, kernel_src=kernel_src))
+    written = []
+    if fragment_changes:
+        written.append(write_single(fragment_path, cfg_text, force=force))
+    if spec is not None:
+        result = generate_layer(report, catalog, spec.directory, kernel_recipe=kernel_recipe,
+                                machine_override=machine_override, layer_series=layer_series,
+                                kernel_src=kernel_src, force=force, plan=plan)
+        written += list(result.changed) + ["%s (removed)" % p for p in result.removed]
+    return written
+

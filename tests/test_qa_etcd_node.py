@@ -1,0 +1,420 @@
+"""QA regressions for etcd-bench and check-node (each test failed before its fix).
+
+Expected values come from the environment (a real fio run, a real tmpfs of a
+known size, fio's definition of an order statistic, the fixture board the
+test builds), not from rcarkit's own output.
+"""
+
+import copy
+import errno
+import json
+import math
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from rcarkit.errors import RcarkitError
+
+from test_check_node import board, catalog, ko_factory, rows, run_check  # noqa: F401 (fixtures)
+
+
+# -- etcd-bench: the fio engine on a relative PATH / a PATH with ':' ----------------
+
+def test_fio_engine_on_a_relative_path_with_a_colon(tmp_path, monkeypatch):
+    """fio runs with cwd=the temp dir: a relative --directory pointed nowhere, and
+    fio splits directory= at ':' (bug: 'fio: failed parsing directory=...')."""
+    if shutil.which("fio") is None:
+        pytest.skip("fio not installed (apt install fio)")
+    from rcarkit.etcd_bench import measure_path
+    (tmp_path / "a:b").mkdir()
+    monkeypatch.chdir(tmp_path)
+    # 1024 blocks of 2300 bytes (575 * 4096: fio does not round the size)
+    m = measure_path("a:b", engine="fio", max_bytes=2355200, max_time=60)
+    assert m.stats.engine == "fio" and m.stats.count >= 1023
+    assert os.listdir(str(tmp_path / "a:b")) == []  # temp dir removed
+    assert sorted(os.listdir(str(tmp_path))) == ["a:b"]  # nothing written next to it
+
+
+# -- etcd-bench: preallocation failing for lack of space is an error ------------------
+
+@pytest.fixture
+def tiny_tmpfs(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a tmpfs")
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        pytest.skip("cannot mount tmpfs: %s" % r.stdout.decode().strip())
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", str(mnt)])
+
+
+def test_preallocate_reports_enospc_instead_of_falling_back(tiny_tmpfs):
+    """etcd falls back to ftruncate only for ENOTSUP/EINTR (preallocate_unix.go);
+    ENOSPC must surface (bug: any OSError fell back to a sparse ftruncate)."""
+    from rcarkit.etcd_bench import _preallocate
+    path = str(tiny_tmpfs / "wal")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        with pytest.raises(OSError) as info:
+            _preallocate(fd, 4 * 1024 * 1024)  # 4 MiB on a 1 MiB tmpfs
+        assert info.value.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+
+
+def test_full_filesystem_during_run_is_one_error_and_cleans_up(tiny_tmpfs, monkeypatch):
+    """The free-space check passed (margin patched away), the WAL file then does
+    not fit: one RcarkitError naming ENOSPC, the temp dir removed."""
+    from rcarkit import etcd_bench
+    monkeypatch.setattr(etcd_bench, "check_target", lambda path, needed: None)
+    with pytest.raises(RcarkitError) as info:
+        etcd_bench.measure_path(str(tiny_tmpfs), max_bytes=4 * 1024 * 1024, max_time=5)
+    assert "No space left" in str(info.value)
+    assert os.listdir(str(tiny_tmpfs)) == []
+
+
+# -- etcd-bench: fio's bin values never exceed the exact min/max ---------------------
+
+def test_fio_percentiles_and_intervals_stay_within_min_and_max(fio_dir):
+    """fio reports a percentile as its bin's representative value, which can lie
+    above the exact max (seen live: p99.9 100ms, max 99.9ms). An order statistic
+    is never above the maximum nor below the minimum."""
+    from rcarkit.fio_json import fio_sync_stats, parse_fio_json
+    src = fio_dir / "loop-ext4-200iops" / "fio-etcd-recipe.json"
+    if not src.exists():
+        pytest.skip("fixture %s missing" % src)
+    raw = json.loads(src.read_text())
+    doc = copy.deepcopy(raw)
+    lat = doc["jobs"][0]["sync"]["lat_ns"]
+    # the exact max/min lie inside the top/bottom bins, as they do in fio
+    top = max(lat["percentile"].values())
+    bottom = min(lat["percentile"].values())
+    lat["max"] = top - top // 100
+    lat["min"] = bottom + bottom // 100
+    stats = fio_sync_stats(parse_fio_json(json.dumps(doc), source="t"))
+    lo_max = lat["max"] * 1e-9
+    lo_min = lat["min"] * 1e-9
+    for value in (stats.p50, stats.p90, stats.p99, stats.p999) + tuple(stats.p99_ci) + \
+            tuple(stats.p999_ci):
+        if not math.isnan(value):
+            assert lo_min <= value <= lo_max
+
+
+# -- check-node: a module built for another kernel is not "loadable" ----------------
+
+def test_overlay_for_another_kernel_is_not_loadable(board):
+    """overlay.ko is there but carries another kernel's vermagic (modprobe refuses
+    it) and overlay is not loaded: the loaded-or-loadable row must not say
+    "loadable" (bug: it warned "loadable, not loaded" and kept exit code 0 there)."""
+    result = run_check(board(loaded=("br_netfilter",),
+                             vermagic={"overlay": "5.10.0 SMP mod_unload aarch64"}))
+    assert rows(result, "modules")["overlay"].status == "wrong-value"
+    row = rows(result, "kernel-modules-loaded")["overlay"]
+    assert row.status == "wrong-value"
+    assert row.actual == "not loadable" and row.required
+
+
+def test_overlay_installed_for_this_kernel_stays_loadable(board):
+    result = run_check(board(loaded=("br_netfilter",)))
+    row = rows(result, "kernel-modules-loaded")["overlay"]
+    assert row.status == "warning" and row.actual == "loadable, not loaded"
+
+
+# -- etcd-bench: table and why lines --------------------------------------------------
+
+def test_submicrosecond_latencies_are_not_printed_as_zero():
+    """tmpfs fdatasync takes ~0.3 us: the table printed "p50 0us  p99 0us"."""
+    from rcarkit.cli_etcd import _fmt_s
+    assert _fmt_s(0.3e-6) == "0.3us"
+    assert _fmt_s(4.26e-6) == "4.3us"
+    assert _fmt_s(250e-6) == "250us"  # unchanged from 10 us up
+
+
+def test_progress_bar_keeps_bar_and_percentage_for_a_long_path():
+    """A PATH longer than the line pushed the bar and the percentage off the
+    80-column line (it was cut at the width)."""
+    import io
+    from rcarkit.cli_etcd import ProgressBar
+    out = io.StringIO()
+    label = "/mnt/" + "long-directory-name/" * 6 + "etcd"
+    ProgressBar(stream=out).draw(0, 2, label, 0.5, "123 syncs, 1.0 s")
+    line = out.getvalue().lstrip("\r")
+    assert len(line) <= 79
+    assert "[##########..........]  50%" in line
+    assert line.startswith("[1/2] ...") and "etcd [" in line
+
+
+def test_peer_why_line_names_the_bound_it_used():
+    """With 100 probes the p99 interval has no upper bound (368 are needed at
+    95 %), so the timeouts use the largest round trip; the why line called that
+    value "CI upper"."""
+    from rcarkit import etcd_advice as ea
+    from rcarkit.fsync_stats import FsyncStats, min_samples_for_upper_bound
+    assert min_samples_for_upper_bound(0.99, 0.95) > 100
+    rtts = [0.001 * (1 + i % 7) for i in range(100)]
+    peer = FsyncStats.from_samples(rtts, engine="tcp-rtt")
+    rec = ea.recommend([], peer=peer, peer_address="127.0.0.1:2380")
+    line = [w for w in rec.why if w.startswith("TCP connect round trip")][0]
+    assert "CI upper" not in line
+    assert "max 7.00 ms" in line
+
+
+# -- etcd-bench: options that left nothing to measure ---------------------------------
+
+def test_block_larger_than_the_wal_segment_is_refused(tmp_path):
+    """--block-size 70 MB with --max-bytes 200 MB: no write fits etcd's 64 MB
+    segment (wal.go SegmentSizeBytes = 64 * 1000 * 1000), so nothing was timed and
+    the error said "give --max-time more time"."""
+    from rcarkit.etcd_bench import WAL_SEGMENT_BYTES, measure_path
+    assert WAL_SEGMENT_BYTES == 64 * 1000 * 1000
+    with pytest.raises(RcarkitError) as info:
+        measure_path(tmp_path, block_size=70000000, max_bytes=200000000, max_time=5)
+    assert "--block-size" in str(info.value) and "max-time" not in str(info.value)
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_block_larger_than_default_max_bytes_names_the_options():
+    """Without --max-bytes, the message quoted '--max-bytes (23068672)', an
+    option the user never gave, and offered no fix."""
+    from typer.testing import CliRunner
+    from rcarkit.cli import app
+    r = CliRunner().invoke(app, ["etcd-bench", "/dev/shm", "--block-size", "30000000"])
+    assert r.exit_code == 2
+    line = r.output.strip().splitlines()[-1]
+    assert "--block-size 30000000" in line and "raise --max-bytes" in line
+
+
+def test_unreachable_peer_fails_before_any_disk_is_measured(tmp_path, monkeypatch):
+    """The peer was probed after every PATH had been measured (minutes on a slow
+    eMMC) and then the whole run failed on a refused connection."""
+    import socket
+    from typer.testing import CliRunner
+    from rcarkit import etcd_bench
+    from rcarkit.cli import app
+    measured = []
+    real = etcd_bench.measure_path
+    monkeypatch.setattr(etcd_bench, "measure_path",
+                        lambda *a, **kw: measured.append(a) or real(*a, **kw))
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    r = CliRunner().invoke(app, ["etcd-bench", str(tmp_path), "--max-time", "1",
+                                 "--peer", "127.0.0.1:%d" % port])
+    assert r.exit_code == 2 and "no TCP connection succeeded" in r.output
+    assert measured == []
+
+
+# -- --emit into a directory an earlier run filled: no stale files ---------------------
+
+def test_etcd_emit_removes_the_tmpfs_units_when_the_verdict_changes(tmp_path):
+    """A tmpfs verdict, then (faster storage found) local-defaults into the same
+    DIR: the tmpfs .mount/.service/.timer were left next to a kubeadm config that
+    keeps etcd on disk; 'install everything in DIR' would mount RAM over it."""
+    from test_etcd_emit import rec_defaults, rec_tmpfs
+    from rcarkit.etcd_emit import write_emit_dir
+    out = tmp_path / "etcd-settings"
+    first = set(os.listdir(str(write_emit_dir(rec_tmpfs(), out) and out)))
+    assert "var-lib-etcd.mount" in first
+    changed = write_emit_dir(rec_defaults(), out)
+    now = set(os.listdir(str(out)))
+    assert not any(n.endswith((".mount", ".service", ".timer", ".sh")) for n in now)
+    assert str(out / "var-lib-etcd.mount") in changed
+    manifest = json.loads((out / ".rcarkit-manifest.json").read_text())["files"]
+    assert set(manifest) == {n for n in now if not n.startswith(".")}
+
+
+def test_etcd_emit_keeps_a_stale_file_edited_by_hand(tmp_path):
+    from test_etcd_emit import rec_defaults, rec_tmpfs
+    from rcarkit.etcd_emit import write_emit_dir
+    out = tmp_path / "etcd-settings"
+    write_emit_dir(rec_tmpfs(), out)
+    timer = out / "etcd-snapshot.timer"
+    timer.write_text(timer.read_text().replace("15min", "5min"))
+    write_emit_dir(rec_defaults(), out, force=True)
+    assert "5min" in timer.read_text()
+
+
+def test_check_node_emit_removes_a_cmdline_addition_no_longer_needed(board, tmp_path):
+    """The board was fixed (cgroup v2 now): boot/cmdline-addition.txt of the
+    first run still said 'systemd.unified_cgroup_hierarchy=1'."""
+    from rcarkit.node_fixes import write_fixes
+    out = tmp_path / "fixes"
+    write_fixes(run_check(board(cgroup="v1")), str(out))
+    assert (out / "boot/cmdline-addition.txt").exists()
+    changed = write_fixes(run_check(board(cgroup="v2")), str(out))
+    assert not (out / "boot/cmdline-addition.txt").exists()
+    assert str(out / "boot/cmdline-addition.txt") in changed
+    assert (out / "etc/sysctl.d/99-kubernetes.conf").exists()
+
+
+# -- etcd-bench: the serial console hangs up mid-run -----------------------------------
+
+def test_cleanup_on_sighup(tmp_path):
+    """SIGHUP (serial console / ssh session gone) killed the run and left the
+    temp dir with its preallocated WAL file (up to 64 MB on the eMMC)."""
+    import signal
+    import sys
+    import textwrap
+    from conftest import REPO
+    script = textwrap.dedent("""
+        import sys
+        from rcarkit.etcd_bench import measure_path
+        def progress(frac, text):
+            print("running", flush=True)
+        measure_path(sys.argv[1], max_bytes=20 * 1024 * 1024, max_time=60,
+                     adaptive=False, progress=progress)
+        print("finished", flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], cwd=str(REPO),
+                            stdout=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    try:
+        assert proc.stdout.readline().decode().strip() == "running"
+        assert len(os.listdir(str(tmp_path))) == 1  # the run is under way
+        proc.send_signal(signal.SIGHUP)
+        rc = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert rc == 128 + signal.SIGHUP
+    assert "finished" not in proc.stdout.read().decode()
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_an_ignored_sighup_stays_ignored(tmp_path):
+    """Under nohup SIGHUP is ignored: the run must not start dying on it."""
+    import signal
+    from rcarkit.etcd_bench import measure_path
+    seen = []
+    old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        measure_path(tmp_path, max_bytes=2300 * 10, adaptive=False,
+                     progress=lambda f, t: seen.append(signal.getsignal(signal.SIGHUP)))
+    finally:
+        signal.signal(signal.SIGHUP, old)
+    assert seen and all(h is signal.SIG_IGN for h in seen)
+
+
+def test_fio_engine_checks_free_space_for_its_whole_size(tmp_path):
+    """fio lays out a file of --size (max_bytes), not of etcd's 64 MB segment: on
+    an 80 MiB tmpfs 70 MiB passed the check (61 MiB segment + 16 MiB margin)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a tmpfs")
+    from rcarkit.etcd_bench import FREE_SPACE_MARGIN, WAL_SEGMENT_BYTES, measure_path
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=80m", "tmpfs", str(mnt)]).returncode:
+        pytest.skip("cannot mount tmpfs")
+    try:
+        size = 70 * 1024 * 1024
+        free = shutil.disk_usage(str(mnt)).free
+        assert WAL_SEGMENT_BYTES + FREE_SPACE_MARGIN < free < size + FREE_SPACE_MARGIN
+        with pytest.raises(RcarkitError) as info:
+            measure_path(str(mnt), engine="fio", max_bytes=size, max_time=30)
+        assert "free" in str(info.value)
+        assert os.listdir(str(mnt)) == []
+    finally:
+        subprocess.run(["umount", str(mnt)])
+
+
+# -- etcd-bench: a disk just over 10 ms whose tail fits the default heartbeat ----------
+
+def test_slow_disk_with_short_tail_does_not_promise_longer_timeouts():
+    """p99 15 ms (misses etcd's 10 ms) but the largest sync is 40 ms: 2 x 40 ms
+    fits the default 100 ms heartbeat, so the derived timeouts ARE etcd's
+    defaults; the why line claimed "cover its slow syncs with longer timeouts"."""
+    from test_etcd_advice import MS, measurement, stats
+    from rcarkit import etcd_advice as ea
+    rec = ea.recommend([measurement("/var/lib/etcd", stats(15 * MS, ci=(12 * MS, 18 * MS),
+                                                           mx=40 * MS), kind="emmc")])
+    assert rec.exit_code == 1  # misses the documented p99 < 10 ms
+    assert (rec.heartbeat_ms, rec.election_timeout_ms) == (100, 1000)  # etcd's defaults
+    verdict_line = [w for w in rec.why if w.startswith("Verdict")][0]
+    assert "longer timeouts" not in verdict_line
+    assert "defaults" in verdict_line and "misses" in verdict_line
+
+
+# -- check-node: damaged compressed modules ---------------------------------------------
+
+def test_truncated_xz_module_is_reported_as_truncated(tmp_path, ko_factory):
+    """A .ko.xz cut short (an interrupted copy onto the SD card) decompressed to
+    a partial ELF and was reported as 'Magic number does not match'."""
+    import lzma
+    from rcarkit.node_modules import read_module_bytes
+    data = lzma.compress(ko_factory("vxlan", "6.1.0 SMP aarch64"), format=lzma.FORMAT_XZ)
+    path = tmp_path / "vxlan.ko.xz"
+    path.write_bytes(data[:len(data) // 2])
+    with pytest.raises(RcarkitError) as info:
+        read_module_bytes(str(path))
+    assert "truncated" in str(info.value)
+    path.write_bytes(data)  # the whole file still reads
+    assert read_module_bytes(str(path))[:4] == b"\x7fELF"
+
+
+def test_bad_zstd_module_message_is_plain_text(tmp_path):
+    """The zstd error was printed as a Python list: "['zstd: ...']"."""
+    if shutil.which("zstd") is None:
+        pytest.skip("zstd not installed (apt install zstd)")
+    from rcarkit import node_modules
+    try:
+        import zstandard  # noqa: F401
+        pytest.skip("the zstandard module decodes in-process; the zstd program is not used")
+    except ImportError:
+        pass
+    path = tmp_path / "veth.ko.zst"
+    path.write_bytes(b"\x00\x01\x02")
+    with pytest.raises(RcarkitError) as info:
+        node_modules.read_module_bytes(str(path))
+    text = str(info.value)
+    assert "not a valid zstd file" in text and "['" not in text and "zstd" in text
+
+
+def test_bad_zstd_module_with_the_zstandard_module_is_one_error(tmp_path):
+    """With the optional zstandard module installed, a damaged .ko.zst raised
+    zstandard.ZstdError, which nothing caught: a traceback."""
+    zstandard = pytest.importorskip("zstandard", reason="optional zstandard module not "
+                                    "installed (pip install zstandard)")
+    from rcarkit.node_modules import read_module_bytes
+    bad = tmp_path / "veth.ko.zst"
+    bad.write_bytes(b"\x00\x01\x02")
+    with pytest.raises(RcarkitError):
+        read_module_bytes(str(bad))
+    whole = zstandard.ZstdCompressor().compress(b"\x7fELF" + b"\0" * 4000)
+    cut = tmp_path / "cut.ko.zst"
+    cut.write_bytes(whole[:len(whole) // 2])
+    with pytest.raises(RcarkitError) as info:
+        read_module_bytes(str(cut))
+    assert "truncated" in str(info.value)
+
+
+def test_cli_refuses_a_too_small_second_path_for_fio_before_measuring(tmp_path, monkeypatch):
+    """The CLI's up-front check used the WAL segment size for every engine, so
+    with --engine fio the first PATH was measured before the second was refused."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a tmpfs")
+    from typer.testing import CliRunner
+    from rcarkit import etcd_bench
+    from rcarkit.cli import app
+    small = tmp_path / "small"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=80m", "tmpfs", str(small)]).returncode:
+        pytest.skip("cannot mount tmpfs")
+    try:
+        measured = []
+        monkeypatch.setattr(etcd_bench, "measure_path", lambda *a, **kw: measured.append(a))
+        big = tmp_path / "big"
+        big.mkdir()
+        r = CliRunner().invoke(app, ["etcd-bench", str(big), str(small), "--engine", "fio",
+                                     "--max-bytes", str(70 * 1024 * 1024)])
+        assert r.exit_code == 2 and "free" in r.output
+        assert measured == []
+    finally:
+        subprocess.run(["umount", str(small)])
