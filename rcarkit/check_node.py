@@ -974,7 +974,7 @@ def check_node(root="/", role="control-plane", profiles=None, catalog=None, conf
         where, release, role, cg, (facts.get("cpus") or {}).get("usable") or "?",
         facts.get("memory_mb") or "?", ", ".join(p.name for p in profiles))
     report = Report(command="check-node", subject=subject, groups=checker.groups,
-                    notes=notes + checker.notes, subject_line=line)
+                    notes=notes + checker.notes, subject_line=line, group_noun="area")
     return NodeCheck(report=report, fixes=checker.fixes, facts=facts)
 
 

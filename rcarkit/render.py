@@ -79,7 +79,7 @@ def render_table(report, only_missing=False):
     for group, rows in _visible(report, only_missing):
         w_status = max(len(heads[0]), max(len(_label(f)) for f in rows))
         w_exp = min(10, max(len(heads[2]), max(len(f.expected) for f in rows)))
-        w_act = min(16, max(len(heads[3]), max(len(f.actual or "-") for f in rows)))
+        w_act = min(22, max(len(heads[3]), max(len(f.actual or "-") for f in rows)))
         room = total - (2 + w_status + 1 + 1 + w_exp + 1 + w_act)
         w_opt = min(room, 36, max(len(heads[1]), max(len(f.name) for f in rows)))
         widths = (w_status, w_opt, w_exp, w_act)

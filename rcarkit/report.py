@@ -78,6 +78,9 @@ class Report:
     groups: List[Group]
     notes: List[str] = field(default_factory=list)
     subject_line: str = ""
+    #: what a group is, for the verdict ("in 3 profiles"); check-node groups
+    #: its findings by area
+    group_noun: str = "profile"
 
     def findings(self):
         for group in self.groups:
@@ -105,25 +108,29 @@ class Report:
     VERDICT_WIDTH = 71
 
     def verdict(self):
-        """One line: READY/NOT READY with counts; the longer forms (profile
-        names, "optional missing", "(defconfig)") are kept while they fit."""
+        """One line: READY/NOT READY with counts. The failing profiles are named,
+        else counted, and "optional missing" and "(defconfig)" kept in full,
+        as far as the line fits."""
         req = self.failing(required=True)
         opt = self.failing(required=False)
         groups = sorted(set(f.group for f in req))
         total = sum(1 for f in self.findings() if f.required and f.status == OK)
         missing = sum(1 for f in req if f.status == MISSING)
         wrong = len(req) - missing
+        counts = (["%d required missing" % missing] if missing else []) + \
+                 (["%d wrong value" % wrong] if wrong else [])
         head = ("READY: all %d required checks pass" % total if not req else
-                "NOT READY: %d required missing" % missing + (", %d wrong value" % wrong
-                                                              if wrong else ""))
+                "NOT READY: " + ", ".join(counts))
+        noun = self.group_noun
         where = [""] if not req else [" (%s)" % ", ".join(groups),
-                                      " in %d profile%s" % (len(groups), "s"[:len(groups) > 1]),
+                                      " in %d %s%s" % (len(groups), noun, "s"[:len(groups) > 1]),
                                       ""]
         optional = [""] if not opt else ["; %d optional missing" % len(opt),
                                          "; %d optional" % len(opt)]
         provisional = [""] if not self.provisional else ["; provisional (defconfig)",
                                                          "; provisional"]
-        candidates = [head + w + o + p for o in optional for p in provisional for w in where]
+        # which profiles (or how many) fail matters more than the long wording
+        candidates = [head + w + o + p for w in where for o in optional for p in provisional]
         fitting = [c for c in candidates if len(c) <= self.VERDICT_WIDTH]
         return fitting[0] if fitting else min(candidates, key=len)
 

@@ -76,7 +76,7 @@ def test_rule_semantics(tmp_path):
     assert rows["BITS"].status == "wrong-value"
     assert rows["EXTRA"].status == "missing" and not rows["EXTRA"].required
     assert report.exit_code == 1
-    assert report.verdict().startswith("NOT READY: 0 required missing, 2 wrong value")
+    assert report.verdict().startswith("NOT READY: 2 wrong value (demo)")
 
 
 def test_version_rules(tmp_path):
