@@ -16,9 +16,11 @@ from typing import List, Optional
 
 import typer
 
-from .cli_common import (CNI_OPTION, DEFCONFIG_OPTION, KERNEL_VERSION_OPTION, PROFILE_OPTION,
-                         PROFILES_DIR_OPTION, PROXY_MODE_OPTION, RUNTIME_OPTION, check_choice,
-                         choose_profiles, emit, read_kernel_config, user_errors)
+from .cli_common import (CNI_OPTION, DEFCONFIG_OPTION, FORCE_OPTION, KERNEL_RECIPE_OPTION,
+                         KERNEL_SRC_OPTION, KERNEL_VERSION_OPTION, LAYER_SERIES_OPTION,
+                         MACHINE_OVERRIDE_OPTION, PROFILE_OPTION, PROFILES_DIR_OPTION,
+                         PROXY_MODE_OPTION, RUNTIME_OPTION, check_choice, choose_profiles, emit,
+                         fail, read_kernel_config, user_errors)
 from .errors import EXIT_USAGE
 
 EXIT_CODES_HELP = ("Exit codes: 0 all required options present; 1 required options missing; "
@@ -76,19 +78,22 @@ def check_kernel_cmd(
                                                       "fragment for merge_config.sh."),
     emit_layer: Optional[Path] = typer.Option(None, "--emit-layer",
                                               help="Write a Yocto layer adding the missing options."),
-    kernel_recipe: str = typer.Option("linux-renesas", "--kernel-recipe",
-                                      help="Kernel recipe the layer appends to."),
-    machine_override: Optional[str] = typer.Option(None, "--machine-override",
-                                                   help="Machine override for the bbappend."),
-    layer_series: Optional[str] = typer.Option(None, "--layer-series",
-                                               help="LAYERSERIES_COMPAT of the layer "
-                                                    "(default: scarthgap wrynose)."),
-    kernel_src: Optional[Path] = typer.Option(None, "--kernel-src",
-                                              help="Kernel tree for --emit-*: resolve "
-                                                   "dependencies from its Kconfig."),
-    force: bool = typer.Option(False, "--force", help="Overwrite files changed by hand."),
+    kernel_recipe: Optional[str] = KERNEL_RECIPE_OPTION,
+    machine_override: Optional[str] = MACHINE_OVERRIDE_OPTION,
+    layer_series: Optional[str] = LAYER_SERIES_OPTION,
+    kernel_src: Optional[Path] = KERNEL_SRC_OPTION,
+    force: bool = FORCE_OPTION,
 ):
     check_choice(fmt, ("table", "json", "markdown"), "--format")
+    if emit_fragment is None and emit_layer is None:
+        given = [flag for flag, value in (("--kernel-recipe", kernel_recipe),
+                                          ("--machine-override", machine_override),
+                                          ("--layer-series", layer_series),
+                                          ("--kernel-src", kernel_src), ("--force", force or None))
+                 if value is not None]
+        if given:
+            fail("%s %s only used with --emit-fragment or --emit-layer"
+                 % (", ".join(given), "is" if len(given) == 1 else "are"))
     with user_errors():
         if list_profiles:
             from .profiles import load_catalog

@@ -79,3 +79,21 @@ def read_kernel_config(config, kernel_version=None, defconfig=False):
     path = str(config) if config is not None else default_config_path()
     return load_config(path, kernel_version=kernel_version,
                        kind="defconfig" if defconfig else None)
+
+
+# --- the layer options check-kernel --emit-* and yocto-layer share ----------
+
+KERNEL_RECIPE_OPTION = typer.Option(
+    None, "--kernel-recipe", help="Kernel recipe the layer appends to: linux-renesas "
+    "(default; overrides rcar-gen3, rcar-gen4), linux-raspberrypi (rpi), linux-yocto "
+    "or another with --machine-override.")
+MACHINE_OVERRIDE_OPTION = typer.Option(
+    None, "--machine-override", help="Override(s) the append is scoped to (MACHINE or "
+    "SOC_FAMILY; comma-separated).")
+LAYER_SERIES_OPTION = typer.Option(
+    None, "--layer-series", help="LAYERSERIES_COMPAT release codenames (default: "
+    "scarthgap wrynose).")
+KERNEL_SRC_OPTION = typer.Option(
+    None, "--kernel-src", help="Kernel tree: resolve the fragment's dependencies from "
+    "its Kconfig (Kconfiglib).")
+FORCE_OPTION = typer.Option(False, "--force", help="Overwrite files changed by hand.")

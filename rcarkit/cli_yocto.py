@@ -10,9 +10,11 @@ from typing import List, Optional
 
 import typer
 
-from .cli_common import (CNI_OPTION, DEFCONFIG_OPTION, KERNEL_VERSION_OPTION, PROFILE_OPTION,
-                         PROFILES_DIR_OPTION, PROXY_MODE_OPTION, RUNTIME_OPTION, check_choice,
-                         choose_profiles, emit, read_kernel_config, user_errors)
+from .cli_common import (CNI_OPTION, DEFCONFIG_OPTION, FORCE_OPTION, KERNEL_RECIPE_OPTION,
+                         KERNEL_SRC_OPTION, KERNEL_VERSION_OPTION, LAYER_SERIES_OPTION,
+                         MACHINE_OVERRIDE_OPTION, PROFILES_DIR_OPTION, PROFILE_OPTION,
+                         PROXY_MODE_OPTION, RUNTIME_OPTION, check_choice, choose_profiles, emit,
+                         read_kernel_config, user_errors)
 
 HELP = (
     "Check a kernel config like check-kernel, then write a Yocto layer that adds "
@@ -42,17 +44,12 @@ def yocto_layer_cmd(
     kernel_version: Optional[str] = KERNEL_VERSION_OPTION,
     defconfig: bool = DEFCONFIG_OPTION,
     profiles_dir: Optional[Path] = PROFILES_DIR_OPTION,
-    kernel_recipe: str = typer.Option("linux-renesas", "--kernel-recipe",
-                                      help="Kernel recipe to append to."),
-    machine_override: Optional[str] = typer.Option(
-        None, "--machine-override", help="Override(s) the append is scoped to (MACHINE or "
-                                         "SOC_FAMILY; comma-separated)."),
-    layer_series: str = typer.Option("scarthgap wrynose", "--layer-series",
-                                     help="LAYERSERIES_COMPAT release codenames."),
-    kernel_src: Optional[Path] = typer.Option(None, "--kernel-src",
-                                              help="Kernel tree: resolve dependencies from "
-                                                   "its Kconfig (Kconfiglib)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite files changed by hand."),
+    kernel_recipe: Optional[str] = KERNEL_RECIPE_OPTION,
+    machine_override: Optional[str] = MACHINE_OVERRIDE_OPTION,
+    layer_series: Optional[str] = LAYER_SERIES_OPTION,
+    kernel_src: Optional[Path] = KERNEL_SRC_OPTION,
+    force: bool = FORCE_OPTION,
+    all_profiles: bool = typer.Option(False, "--all-profiles", help="Use every profile."),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
 ):
     check_choice(fmt, ("table", "json"), "--format")
@@ -65,7 +62,8 @@ def yocto_layer_cmd(
             raise RcarkitError("not a directory", path=kernel_src,
                                hint="--kernel-src takes a kernel source tree")
         from .check_kernel import check_config
-        catalog, profiles = choose_profiles(profiles_dir, profile, cni, runtime, proxy_mode)
+        catalog, profiles = choose_profiles(profiles_dir, profile, cni, runtime, proxy_mode,
+                                            all_profiles)
         cfg = read_kernel_config(config, kernel_version, defconfig)
         report = check_config(cfg, profiles, catalog)
         from .fragment import plan_fragment
@@ -86,9 +84,9 @@ def yocto_layer_cmd(
 def render_summary(result):
     """The table output: one line per file, the fragment counts, what to do next."""
     import os
+    import textwrap
     spec = result.spec
     changed = set(result.changed)
-    import textwrap
     out = textwrap.wrap("%s: layer %s for %s (override%s %s)" % (
         spec.directory, spec.collection, spec.kernel_recipe,
         "s" if len(spec.overrides) > 1 else "", ", ".join(spec.overrides)),
@@ -105,6 +103,9 @@ def render_summary(result):
                    counts.get("requested", 0) + counts.get("dependency", 0),
                    counts.get("requested", 0), counts.get("dependency", 0),
                    counts.get("impossible", 0), counts.get("obsolete", 0)))
+    if not result.plan.active():
+        out.append("note: nothing is missing for these profiles; the layer adds no option")
+        return "\n".join(out) + "\n"
     out.append("next: add it to the build (then see its README to check the result):")
     out.append("  bitbake-layers add-layer %s" % os.path.abspath(spec.directory))
     return "\n".join(out) + "\n"

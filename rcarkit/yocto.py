@@ -226,7 +226,7 @@ def layer_spec(directory=None, kernel_recipe=DEFAULT_KERNEL_RECIPE, machine_over
                layer_series=None):
     """Validate the layer options; raise RcarkitError (one line) on a bad value."""
     directory = os.fspath(directory) if directory is not None else DEFAULT_LAYER_DIR
-    recipe_name = (kernel_recipe or "").strip()
+    recipe_name = DEFAULT_KERNEL_RECIPE if kernel_recipe is None else kernel_recipe.strip()
     if not _RECIPE_RE.match(recipe_name):
         raise RcarkitError("--kernel-recipe %r is not a recipe name" % kernel_recipe,
                            hint="lowercase letters, digits, '.', '+', '-', e.g. linux-renesas")

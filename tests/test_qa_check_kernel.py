@@ -373,3 +373,40 @@ def test_markdown_only_missing_says_nothing_missing(configs_dir):
     md = run_subprocess("check-kernel", str(configs_dir / name), "--only-missing",
                         "-f", "markdown")
     assert md.returncode == 0 and "nothing missing" in md.stdout, md.stdout
+
+
+@pytest.mark.parametrize("flags", [["--kernel-src", "/tmp"], ["--force"],
+                                   ["--kernel-recipe", "linux-yocto"],
+                                   ["--layer-series", "scarthgap", "--machine-override", "x"]])
+def test_layer_flags_without_emit_are_a_usage_error(configs_dir, flags):
+    """They would be silently ignored: say so instead (exit 2, one line)."""
+    proc = run_subprocess("check-kernel", *flags,
+                          str(configs_dir / "rcar-gen3_bsp-v3.21.0_linux-4.14.75.config"))
+    assert proc.returncode == 2 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--emit-fragment or --emit-layer" in lines[0]
+    assert all(f in lines[0] for f in flags if f.startswith("--"))
+
+
+def test_yocto_layer_all_profiles_and_the_no_op_layer(configs_dir, tmp_path):
+    """--all-profiles reaches yocto-layer; a kernel lacking nothing gets a layer
+    that says it adds nothing (the Raspberry Pi 6.12 config has every required
+    option of the k8s-core profile: checked independently by check-kernel)."""
+    rpi = str(configs_dir / "rpi-bcm2711_defconfig_fed50901.expanded-on-debian-6.12.117.config")
+    check = run_subprocess("check-kernel", "-p", "k8s-core", "--only-missing", "--format",
+                           "json", rpi)
+    failing = json.loads(check.stdout)["options"]
+    proc = run_subprocess("yocto-layer", rpi, "-p", "k8s-core", "--kernel-recipe",
+                          "linux-raspberrypi", "-o", str(tmp_path / "none"), cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    if not failing:
+        assert "the layer adds no option" in proc.stdout
+    else:
+        assert "the layer adds no option" not in proc.stdout
+    every = run_subprocess("yocto-layer", rpi, "--all-profiles", "--format", "json",
+                           "--kernel-recipe", "linux-raspberrypi", "-o", str(tmp_path / "all"),
+                           cwd=str(tmp_path))
+    assert every.returncode == 0, every.stderr
+    cfg = (tmp_path / "all" / "recipes-kernel" / "linux" / "files" / "rcarkit-k8s.cfg").read_text()
+    some = (tmp_path / "none" / "recipes-kernel" / "linux" / "files" / "rcarkit-k8s.cfg").read_text()
+    assert len(cfg.splitlines()) > len(some.splitlines())
