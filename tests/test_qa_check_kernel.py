@@ -390,13 +390,13 @@ def test_layer_flags_without_emit_are_a_usage_error(configs_dir, flags):
 
 def test_yocto_layer_all_profiles_and_the_no_op_layer(configs_dir, tmp_path):
     """--all-profiles reaches yocto-layer; a kernel lacking nothing gets a layer
-    that says it adds nothing (the Raspberry Pi 6.12 config has every required
-    option of the k8s-core profile: checked independently by check-kernel)."""
+    that says it adds nothing (the Raspberry Pi 6.12 config lacks nothing of the
+    containerd profile, which check-kernel --only-missing confirms first)."""
     rpi = str(configs_dir / "rpi-bcm2711_defconfig_fed50901.expanded-on-debian-6.12.117.config")
-    check = run_subprocess("check-kernel", "-p", "k8s-core", "--only-missing", "--format",
+    check = run_subprocess("check-kernel", "-p", "containerd", "--only-missing", "--format",
                            "json", rpi)
     failing = json.loads(check.stdout)["options"]
-    proc = run_subprocess("yocto-layer", rpi, "-p", "k8s-core", "--kernel-recipe",
+    proc = run_subprocess("yocto-layer", rpi, "-p", "containerd", "--kernel-recipe",
                           "linux-raspberrypi", "-o", str(tmp_path / "none"), cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     if not failing:
