@@ -288,16 +288,18 @@ def read_config_bytes(path):
     return _decode_container(data, path)
 
 
+_CONTAINERS = ((b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bzip2"))
+
+
 def _decode_container(data, path):
-    if data[:2] == b"\x1f\x8b":
-        inner = _decompress(data, "gzip", path, MAX_IMAGE_BYTES, MAX_CONFIG_BYTES)
-        return _from_decompressed(inner, "gzip", path)
-    if data[:6] == b"\xfd7zXZ\x00":
-        inner = _decompress(data, "xz", path, MAX_IMAGE_BYTES, MAX_CONFIG_BYTES)
-        return _from_decompressed(inner, "xz", path)
-    if data[:3] == b"BZh":
-        inner = _decompress(data, "bzip2", path, MAX_IMAGE_BYTES, MAX_CONFIG_BYTES)
-        return _from_decompressed(inner, "bzip2", path)
+    for magic, how in _CONTAINERS:
+        if data.startswith(magic):
+            head = next(_decompressed_chunks(data, how, step=64 * 1024), b"")
+            if head[:4] != b"\x7fELF" and IKCFG_START not in head and _looks_binary(head):
+                # a compressed raw kernel image (Image.gz): scan it as it streams
+                return _from_compressed_image(data, how, path), "image"
+            inner = _decompress(data, how, path, MAX_IMAGE_BYTES, MAX_CONFIG_BYTES)
+            return _from_decompressed(inner, how, path)
     if data[:4] == b"\x7fELF":
         return _from_elf(data, path), "vmlinux"
     if IKCFG_START in data or _looks_binary(data):
@@ -315,6 +317,29 @@ def _from_decompressed(inner, how, path):
         raise ConfigError("decompressed %s text is over %d MiB; not a kernel config"
                           % (how, MAX_CONFIG_BYTES >> 20), path=path)
     return inner, how
+
+
+def _from_compressed_image(data, how, path):
+    """The config in a compressed raw kernel image, found while decompressing."""
+    errors = []
+    status = {}
+    found = _ikconfig_in_stream(data, how, path, errors, status)
+    if found is not None:
+        return found
+    if errors:
+        raise errors[0]
+    if status["end"] == "damaged":
+        raise ConfigError("corrupt %s data" % how, path=path,
+                          hint="the file is damaged; copy it again")
+    if status["end"] == "cap":
+        raise ConfigError("%s data expands past %d MiB (decompression bomb?) with no "
+                          "embedded config" % (how, MAX_IMAGE_BYTES >> 20), path=path,
+                          hint="a kernel image is tens of MiB")
+    if status["end"] == "truncated":
+        raise ConfigError("truncated %s data" % how, path=path,
+                          hint="the file was cut short; copy it again")
+    raise ConfigError("binary file without an embedded kernel config", path=path,
+                      hint="the kernel needs CONFIG_IKCONFIG=y; or pass the build's .config")
 
 
 def _looks_binary(data):
@@ -383,27 +408,75 @@ def _decompress(data, how, path, limit, text_limit=None):
     return bytes(out)
 
 
-def _decompress_prefix(data, how, limit):
-    """Decompress as much of a stream embedded at the start of ``data`` as possible.
+def _decompressed_chunks(data, how, step=1 << 20, status=None):
+    """Decompress the stream at the start of ``data`` in ``step``-sized pieces.
 
-    Used on kernel images, where a compressed stream is followed by other bytes;
-    errors after some output are fine (like extract-ikconfig's ``tail | gunzip``).
+    Used on kernel images, where a compressed stream may be followed by other
+    bytes: damaged data after some output ends the stream quietly (like
+    extract-ikconfig's ``tail | zcat``). Memory stays at one piece at a time.
+    ``status["end"]`` tells how the stream ended: ``eof``, ``damaged`` or
+    ``truncated`` (input ran out first).
     """
+    status = {} if status is None else status
+    status["end"] = "truncated"
     import zlib
+    if how == "gzip":
+        dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif how in ("xz", "lzma"):
+        import lzma
+        dec = lzma.LZMADecompressor(format=lzma.FORMAT_XZ if how == "xz" else lzma.FORMAT_ALONE)
+    else:
+        import bz2
+        dec = bz2.BZ2Decompressor()
+    pending = data
     try:
-        if how == "gzip":
-            dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            return dec.decompress(data, limit)
-        if how in ("xz", "lzma"):
-            import lzma
-            fmt = lzma.FORMAT_XZ if how == "xz" else lzma.FORMAT_ALONE
-            return lzma.LZMADecompressor(format=fmt).decompress(data, max_length=limit)
-        if how == "bzip2":
-            import bz2
-            return bz2.BZ2Decompressor().decompress(data, max_length=limit)
-    except Exception:
-        return b""
-    return b""
+        while True:
+            if how == "gzip":
+                chunk = dec.decompress(pending, step)
+                pending = dec.unconsumed_tail
+            else:
+                chunk = dec.decompress(pending, max_length=step)
+                pending = b""
+            if dec.eof:
+                status["end"] = "eof"
+            if chunk:
+                yield chunk
+            if dec.eof or not chunk:
+                return
+    except Exception:  # damaged or not this format after all: the stream ends here
+        status["end"] = "damaged"
+        return
+
+
+def _ikconfig_in_stream(data, how, path, errors, status=None):
+    """Find the embedded config in the kernel image compressed at the start of
+    ``data`` without holding the image in memory: the decompressed pieces are
+    scanned for IKCFG_ST as they come, up to :data:`MAX_IMAGE_BYTES`."""
+    chunks = _decompressed_chunks(data, how, status=status)
+    window = b""
+    total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        window += chunk
+        if IKCFG_START in window:
+            blob = window[window.index(IKCFG_START):]
+            # read on to the end marker (or the config cap) before decoding
+            while IKCFG_END not in blob and len(blob) < MAX_CONFIG_BYTES:
+                more = next(chunks, b"")
+                if not more:
+                    break
+                total += len(more)
+                blob += more
+            found = _ikconfig_payload(blob, path, errors)
+            if found is not None:
+                return found
+            window = blob
+        window = window[-(len(IKCFG_START) - 1):]
+        if total > MAX_IMAGE_BYTES:
+            if status is not None:
+                status["end"] = "cap"
+            break
+    return None
 
 
 def _ikconfig_payload(blob, path, errors=None):
@@ -445,11 +518,9 @@ def _from_image(data, path):
         pos = data.find(magic)
         tries = 0
         while pos != -1 and tries < 16:
-            inner = _decompress_prefix(data[pos:], how, MAX_IMAGE_BYTES)
-            if inner:
-                found = _ikconfig_payload(inner, path, errors)
-                if found is not None:
-                    return found
+            found = _ikconfig_in_stream(data[pos:], how, path, errors)
+            if found is not None:
+                return found
             pos = data.find(magic, pos + 1)
             tries += 1
     if errors:

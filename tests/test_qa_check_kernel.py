@@ -410,3 +410,22 @@ def test_yocto_layer_all_profiles_and_the_no_op_layer(configs_dir, tmp_path):
     cfg = (tmp_path / "all" / "recipes-kernel" / "linux" / "files" / "rcarkit-k8s.cfg").read_text()
     some = (tmp_path / "none" / "recipes-kernel" / "linux" / "files" / "rcarkit-k8s.cfg").read_text()
     assert len(cfg.splitlines()) > len(some.splitlines())
+
+
+def test_compressed_image_bomb_is_scanned_in_bounded_memory(tmp_path):
+    """A gzip of 300 MiB of zeros looks like a compressed kernel image: it is
+    scanned for IKCFG_ST as it decompresses, so rejecting it costs a few MiB,
+    not the 256 MiB cap (the process measures its own peak RSS)."""
+    bomb = tmp_path / "Image.gz"
+    bomb.write_bytes(gzip.compress(b"\0" * (300 << 20), 1))
+    code = ("import resource, sys\n"
+            "from rcarkit.kconfig import load_config\n"
+            "from rcarkit.errors import ConfigError\n"
+            "try:\n    load_config(sys.argv[1])\nexcept ConfigError as exc:\n"
+            "    print('ERROR', exc)\n"
+            "print('RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(bomb)], cwd=str(REPO),
+                          capture_output=True, text=True, timeout=120)
+    assert "decompression bomb" in proc.stdout, proc.stdout + proc.stderr
+    rss_kb = int(proc.stdout.split("RSS_KB")[1])
+    assert rss_kb < 100 * 1024, rss_kb
