@@ -370,39 +370,21 @@ def _decompress(data, how, path, limit, text_limit=None):
     bytes, or past ``text_limit`` when the output is text (a config, not a
     kernel image): a decompression bomb costs at most the cap, never the machine.
     """
-    dec, errors = _decompressor(how)
+    status = {}
     out = bytearray()
-    pending = data
-    step = 1 << 20
-    try:
-        while True:
-            if how == "gzip":
-                chunk = dec.decompress(pending, step)
-                pending = dec.unconsumed_tail
-            else:
-                chunk = dec.decompress(pending, max_length=step)
-                pending = b""
-            out += chunk
-            cap = limit
-            if text_limit is not None and b"\x00" not in out[:4096]:
-                cap = text_limit
-            if len(out) > cap:
-                raise ConfigError("%s data expands past %d MiB (decompression bomb?)"
-                                  % (how, cap >> 20), path=path,
-                                  hint="a kernel config is a few hundred KiB")
-            if dec.eof:
-                break
-            if how == "gzip":
-                if not pending and not chunk:
-                    break
-            elif dec.needs_input:
-                break
-    except errors as exc:
-        raise ConfigError("corrupt %s data: %s" % (how, exc), path=path,
+    for chunk in _decompressed_chunks(data, how, status=status):
+        out += chunk
+        cap = limit
+        if text_limit is not None and b"\x00" not in out[:4096]:
+            cap = text_limit
+        if len(out) > cap:
+            raise ConfigError("%s data expands past %d MiB (decompression bomb?)"
+                              % (how, cap >> 20), path=path,
+                              hint="a kernel config is a few hundred KiB")
+    if status["end"] == "damaged":
+        raise ConfigError("corrupt %s data: %s" % (how, status["error"]), path=path,
                           hint="the file is damaged; copy it again")
-    except EOFError:
-        pass
-    if not dec.eof:
+    if status["end"] != "eof":
         raise ConfigError("truncated %s data" % how, path=path,
                           hint="the file was cut short; copy it again")
     return bytes(out)
@@ -411,23 +393,15 @@ def _decompress(data, how, path, limit, text_limit=None):
 def _decompressed_chunks(data, how, step=1 << 20, status=None):
     """Decompress the stream at the start of ``data`` in ``step``-sized pieces.
 
-    Used on kernel images, where a compressed stream may be followed by other
-    bytes: damaged data after some output ends the stream quietly (like
-    extract-ikconfig's ``tail | zcat``). Memory stays at one piece at a time.
-    ``status["end"]`` tells how the stream ended: ``eof``, ``damaged`` or
-    ``truncated`` (input ran out first).
+    Memory stays at one piece at a time. A stream followed by other bytes (as
+    in a kernel image) simply ends; ``status["end"]`` tells how: ``eof``,
+    ``damaged`` (``status["error"]`` says why) or ``truncated`` (the input ran
+    out first). Used strictly by :func:`_decompress` and leniently on kernel
+    images, like extract-ikconfig's ``tail | zcat``.
     """
     status = {} if status is None else status
     status["end"] = "truncated"
-    import zlib
-    if how == "gzip":
-        dec = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    elif how in ("xz", "lzma"):
-        import lzma
-        dec = lzma.LZMADecompressor(format=lzma.FORMAT_XZ if how == "xz" else lzma.FORMAT_ALONE)
-    else:
-        import bz2
-        dec = bz2.BZ2Decompressor()
+    dec, errors = _decompressor(how)
     pending = data
     try:
         while True:
@@ -437,15 +411,16 @@ def _decompressed_chunks(data, how, step=1 << 20, status=None):
             else:
                 chunk = dec.decompress(pending, max_length=step)
                 pending = b""
-            if dec.eof:
-                status["end"] = "eof"
             if chunk:
                 yield chunk
-            if dec.eof or not chunk:
+            if dec.eof:
+                status["end"] = "eof"
                 return
-    except Exception:  # damaged or not this format after all: the stream ends here
+            if (not pending and not chunk) if how == "gzip" else dec.needs_input:
+                return
+    except errors + (EOFError,) as exc:
         status["end"] = "damaged"
-        return
+        status["error"] = exc
 
 
 def _ikconfig_in_stream(data, how, path, errors, status=None):
