@@ -502,12 +502,21 @@ def _generated_name(name: str) -> bool:
 
 def check_emit_dir(out_dir, force: bool = False) -> None:
     """Refuse early (before a long measurement) when ``out_dir`` cannot take
-    the files: it is not a directory, or a file we would write there was
+    the files: it is not a directory, it (or the directory it would be made
+    in) is read-only or not writable, or a file we would write there was
     changed by hand (its content differs from what the manifest recorded).
     Whatever the new content, GeneratedTree would refuse such a file later."""
     import hashlib
     out_dir = os.fspath(out_dir)
     tree = GeneratedTree(out_dir, force=force)  # raises if out_dir is a file
+    existing = os.path.abspath(out_dir)
+    while not os.path.exists(existing):       # the directory we would create it in
+        existing = os.path.dirname(existing)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        read_only = os.statvfs(existing).f_flag & os.ST_RDONLY
+        raise RcarkitError("%s; the files cannot be written" % (
+            "is on a read-only filesystem" if read_only else "is not writable"),
+            path=existing, hint="choose another --emit directory")
     if force or not os.path.isdir(out_dir):
         return
     for name in sorted(os.listdir(out_dir)):

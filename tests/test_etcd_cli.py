@@ -312,8 +312,13 @@ def test_hand_edit_in_emit_dir_refused_before_measuring(tmp_path):
     assert no_leftovers(tmp_path)
 
 
-def test_unwritable_emit_dir_still_shows_the_measurement(tmp_path, readonly_dir):
-    r = run_subprocess("etcd-bench", "--max-time", "2", tmp_path, "--emit", readonly_dir)
+@pytest.mark.parametrize("inside", [False, True])
+def test_unwritable_emit_dir_is_refused_before_measuring(tmp_path, readonly_dir, inside):
+    """A read-only --emit directory (or one to be created in a read-only
+    directory) is refused before the minute of measuring, not after it."""
+    target = readonly_dir / "new" if inside else readonly_dir
+    r = run_subprocess("etcd-bench", "--max-time", "2", tmp_path, "--emit", target)
     assert_one_line_error(r)
-    assert "VERDICT" in r.stdout                # the minute of measuring is not lost
-    assert "cannot write" in r.stderr
+    assert r.stdout == ""                       # nothing was measured
+    assert "read-only" in r.stderr or "not writable" in r.stderr
+    assert no_leftovers(tmp_path)
