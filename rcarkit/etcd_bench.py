@@ -232,7 +232,21 @@ def bench_tempdir(path, needed_bytes: int) -> Iterator[str]:
         try:
             yield tmp
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            _remove_uninterrupted(tmp)
+
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+def _remove_uninterrupted(tmp: str) -> None:
+    """Remove our temp dir with Ctrl-C, SIGTERM and SIGHUP held back, so a
+    second Ctrl-C during the cleanup cannot leave it behind; a held signal is
+    delivered (and acts) once the directory is gone."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _preallocate(fd: int, size: int) -> str:

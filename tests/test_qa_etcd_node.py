@@ -418,3 +418,25 @@ def test_cli_refuses_a_too_small_second_path_for_fio_before_measuring(tmp_path, 
         assert measured == []
     finally:
         subprocess.run(["umount", str(small)])
+
+
+def test_second_ctrl_c_during_cleanup_does_not_leave_the_temp_dir(tmp_path, monkeypatch):
+    """A Ctrl-C that arrives while the temp dir is being removed (the user
+    pressing it twice) is held until the directory is gone, then acts."""
+    import os
+    import shutil
+    import signal
+
+    from rcarkit import etcd_bench
+
+    real_rmtree = shutil.rmtree
+
+    def rmtree_hit_by_ctrl_c(path, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)   # the second Ctrl-C, mid-cleanup
+        real_rmtree(path, *args, **kwargs)
+
+    monkeypatch.setattr(etcd_bench.shutil, "rmtree", rmtree_hit_by_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        with etcd_bench.bench_tempdir(str(tmp_path), 1 << 20) as tmp:
+            (Path(tmp) / "wal").write_bytes(b"x" * 4096)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(etcd_bench.TEMP_PREFIX)]
