@@ -492,11 +492,13 @@ class KernelTree:
         if sym is None:
             raise Unsatisfiable("%s is not defined in this tree for %s" % (name, self.arch),
                                 arch_related=False)
+        if sym.orig_type not in (self._kconfiglib.BOOL, self._kconfiglib.TRISTATE):
+            # an int/hex/string takes its value whenever it is visible at all:
+            # IP_VS_TAB_BITS under IP_VS=m needs no IP_VS=y
+            return _dedupe(self._fix_visible(sym, 1, set(), 0))
         level = self._level(value)
         if level is None or level == 0:
             return []
-        if sym.orig_type not in (self._kconfiglib.BOOL, self._kconfiglib.TRISTATE):
-            return self._fix_visible(sym, 2, set(), 0)
         if sym.orig_type == self._kconfiglib.BOOL:
             level = 2
         out = []

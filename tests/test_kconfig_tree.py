@@ -108,6 +108,24 @@ def test_fixes_raise_y_through_a_module_parent(tree):
     assert sim.value("IP_VS_RR") == "y"
 
 
+def test_an_int_under_a_module_parent_needs_no_y(tree):
+    """IP_VS_TAB_BITS (an int) is set whenever IP_VS is visible, m included:
+    asking for it must not drag IP_VS up to y (the simulation shows the value
+    is kept with IP_VS=m)."""
+    base = "CONFIG_MODULES=y\nCONFIG_NET=y\nCONFIG_INET=y\nCONFIG_NETFILTER=y\n" \
+           "CONFIG_NF_CONNTRACK=m\nCONFIG_IP_VS=m\n"
+    sim = tree.simulate(base, ["CONFIG_IP_VS_TAB_BITS=15"])
+    assert sim.value("IP_VS") == "m" and sim.value("IP_VS_TAB_BITS") == "15"
+    assert tree.fixes("IP_VS_TAB_BITS", "15") == []
+    base_off = "CONFIG_MODULES=y\nCONFIG_NET=y\nCONFIG_INET=y\n# CONFIG_IP_VS is not set\n"
+    tree.simulate(base_off, [])
+    fixes = dict(tree.fixes("IP_VS_TAB_BITS", "15"))
+    assert fixes.get("IP_VS") in ("y", "m") and fixes.get("NETFILTER") == "y"
+    sim = tree.simulate(base_off, ["CONFIG_IP_VS_TAB_BITS=15"]
+                        + [format_line(sym, v) for sym, v in fixes.items()])
+    assert sim.value("IP_VS_TAB_BITS") == "15"
+
+
 def test_x86_only_options_are_impossible_on_arm64(tree, kernel_tree_61):
     with open(os.path.join(str(kernel_tree_61), "arch/x86/crypto/Kconfig")) as fh:
         assert "config CRYPTO_AES_NI_INTEL" in fh.read()
