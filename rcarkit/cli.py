@@ -29,7 +29,8 @@ EXIT_CODES_HELP = ("Exit codes: 0 all required options present; 1 required optio
 app = typer.Typer(
     name="rcarkit",
     help="Get an embedded arm64 board (R-Car, Raspberry Pi, Yocto) ready for Kubernetes. "
-         + EXIT_CODES_HELP,
+         "Exit codes of every command: 0 ready, nothing to change; 1 the check found "
+         "something to change; 2 bad input or usage (one line on stderr).",
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -51,7 +52,8 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version_cal
     """Get an embedded arm64 board ready for Kubernetes."""
 
 
-@app.command("check-kernel", help=(
+@app.command("check-kernel", short_help="Which kernel options Kubernetes and the CNI lack.",
+             help=(
     "Diff a kernel config against the option sets Kubernetes, the container runtime, "
     "kube-proxy and the CNI need, and explain every gap. CONFIG defaults to "
     "/proc/config.gz, then /boot/config-$(uname -r); it may be a .config, a defconfig, "

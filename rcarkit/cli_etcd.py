@@ -42,7 +42,8 @@ WIDTH = 80
 
 def register(app):
     """Add ``etcd-bench`` to the rcarkit app."""
-    app.command("etcd-bench", help=HELP)(etcd_bench_cmd)
+    app.command("etcd-bench", help=HELP,
+                short_help="Is the disk fast enough for etcd? Settings to use.")(etcd_bench_cmd)
 
 
 def etcd_bench_cmd(

@@ -27,7 +27,8 @@ HELP = (
 def register(app):
     """Add ``check-node`` to the rcarkit app."""
 
-    @app.command("check-node", help=HELP)
+    @app.command("check-node", help=HELP,
+                 short_help="What kubeadm will trip over on this running board.")
     def check_node_cmd(
         root: Path = typer.Option(Path("/"), "--root",
                                   help="Read proc, sys, lib/modules, etc, boot from here."),

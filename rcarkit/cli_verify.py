@@ -24,7 +24,8 @@ HELP = (
 
 def register(app):
     """Add ``verify-fragment`` to the rcarkit app."""
-    app.command("verify-fragment", help=HELP)(verify_fragment_cmd)
+    app.command("verify-fragment", help=HELP,
+                short_help="Does a .cfg fragment survive olddefconfig? Why not.")(verify_fragment_cmd)
 
 
 def verify_fragment_cmd(

@@ -29,7 +29,8 @@ HELP = (
 
 def register(app):
     """Add ``yocto-layer`` to the rcarkit app."""
-    app.command("yocto-layer", help=HELP)(yocto_layer_cmd)
+    app.command("yocto-layer", help=HELP,
+                short_help="Write a Yocto layer adding the missing options.")(yocto_layer_cmd)
 
 
 def yocto_layer_cmd(
