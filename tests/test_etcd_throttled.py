@@ -19,6 +19,7 @@ here.
 """
 
 import base64
+import itertools
 import json
 import math
 import os
@@ -140,6 +141,9 @@ def _blkio_bound_to_v1_or_free():
     return False
 
 
+_THROTTLE_IDS = itertools.count()
+
+
 class IopsThrottle:
     """A cgroup that limits write IOPS on one device; ``preexec`` joins it."""
 
@@ -153,7 +157,9 @@ class IopsThrottle:
     def __enter__(self):
         if os.geteuid() != 0:
             raise Unavailable("needs root to create cgroups")
-        name = "rcarkit-test-%d-%d" % (os.getpid(), int(time.time() * 1000) % 100000)
+        # unique per process and object: two throttles made in the same
+        # millisecond must not share (and later remove) one cgroup
+        name = "rcarkit-test-%d-%d" % (os.getpid(), next(_THROTTLE_IDS))
         root = _blkio_v1_mount()
         if root is None and _blkio_bound_to_v1_or_free():
             # blkio exists but nobody mounted it: mount our own v1 hierarchy
