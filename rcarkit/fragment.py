@@ -72,6 +72,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from .errors import ProfileError, RcarkitError
+from .kconfig import tristate_level
 
 REQUESTED = "requested"
 DEPENDENCY = "dependency"
@@ -319,8 +320,6 @@ def _base_config(report, config):
         return None
 
 
-def _level(value):
-    return {"n": 0, "m": 1, "y": 2}.get(value, None)
 
 
 def requested_entries(report):
@@ -415,7 +414,7 @@ def _satisfied(config, symbol, level):
     value = config.get(symbol)
     if value is None:
         return False
-    have = _level(value)
+    have = tristate_level(value)
     return have is not None and have >= level
 
 
@@ -550,7 +549,7 @@ def resolve_with_data(entries, data, config=None, arch=None):
                 entry.value = "m"
                 changed = True
     for entry, info in walk_list:
-        level = _level(entry.value)
+        level = tristate_level(entry.value)
         if level:
             if info is not None and not info.prompt:
                 promptless(entry.symbol, info, level, entry.symbol, 0)

@@ -59,7 +59,7 @@ for which the p99 interval has an upper bound at the decision confidence
 import bisect
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 __all__ = [
     "FsyncStats",

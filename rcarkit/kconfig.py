@@ -56,6 +56,12 @@ _ARCH_SYMBOLS = (("ARM64", "arm64"), ("X86_64", "x86"), ("X86", "x86"), ("ARM", 
                  ("RISCV", "riscv"), ("PPC", "powerpc"), ("S390", "s390"), ("MIPS", "mips"))
 
 
+def tristate_level(value):
+    """``n`` 0, ``m`` 1, ``y`` 2, so tristates compare as Kconfig orders them;
+    None for anything else (a number, a string)."""
+    return {"n": 0, "m": 1, "y": 2}.get(value)
+
+
 class KernelVersion(tuple):
     """A kernel version as a comparable ``(major, minor, patch)`` tuple.
 

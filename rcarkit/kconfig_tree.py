@@ -55,6 +55,7 @@ import tempfile
 import threading
 
 from .errors import RcarkitError
+from .kconfig import tristate_level
 
 _MODULES_LINE = re.compile(r"^(\s*)modules(\s*(?:#.*)?)$")
 _ARCH_FROM_SRCARCH = {"x86_64": "x86", "i386": "x86", "aarch64": "arm64"}
@@ -441,9 +442,6 @@ class KernelTree:
 
     # -- resolution -----------------------------------------------------------
 
-    def _level(self, value):
-        return {"n": 0, "m": 1, "y": 2}.get(value)
-
     def value_problem(self, name, value):
         """Why ``value`` (as written after ``CONFIG_NAME=``) is not a value of
         ``name``'s type or range, or ``""``. The C tools and Kconfiglib read
@@ -496,7 +494,7 @@ class KernelTree:
             # an int/hex/string takes its value whenever it is visible at all:
             # IP_VS_TAB_BITS under IP_VS=m needs no IP_VS=y
             return _dedupe(self._fix_visible(sym, 1, set(), 0))
-        level = self._level(value)
+        level = tristate_level(value)
         if level is None or level == 0:
             return []
         if sym.orig_type == self._kconfiglib.BOOL:
@@ -642,7 +640,7 @@ class KernelTree:
         problem = self.value_problem(name, value)
         if problem:
             return problem
-        if self._level(value) == 0 or value == "n":
+        if tristate_level(value) == 0 or value == "n":
             if sym.rev_dep is not self.kconf.n and kc.expr_value(sym.rev_dep):
                 return "selected by %s" % kc.expr_str(sym.rev_dep)
             return ""
@@ -656,7 +654,7 @@ class KernelTree:
                 what += "; selected by %s" % _clip(kc.expr_str(sym.rev_dep), 200)
             return what
         # an int, hex or string symbol keeps its value when visible at all (m)
-        level = self._level(value) if sym.orig_type in (kc.BOOL, kc.TRISTATE) else 1
+        level = tristate_level(value) if sym.orig_type in (kc.BOOL, kc.TRISTATE) else 1
         dep_val = kc.expr_value(sym.direct_dep)
         if sym.direct_dep is not self.kconf.y and dep_val < level:
             low = [("%s=%s" % (item.name, item.str_value or "n")) if item.nodes
