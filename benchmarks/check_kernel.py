@@ -58,7 +58,7 @@ def main():
     args = parser.parse_args()
 
     sys.path.insert(0, str(REPO))
-    from rcarkit.profiles import load_catalog
+    from rcarkit.kernel.profiles import load_catalog
     catalog = load_catalog()
     n_rules = sum(len(p.options) for p in catalog.profiles.values())
 

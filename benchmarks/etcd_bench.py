@@ -45,7 +45,7 @@ def main():
     from test_etcd_throttled import (EtcdServer, IopsThrottle, LoopExt4, Unavailable,
                                      _backing_dir, histogram_quantile_bucket,
                                      parse_wal_fsync_histogram, run_bench, run_fio)
-    from rcarkit.fio_json import fio_sync_stats
+    from rcarkit.etcd.fio import fio_sync_stats
 
     if shutil.which("fio") is None:
         raise SystemExit("fio is not installed (apt install fio)")
@@ -126,7 +126,7 @@ def main():
             label, ad["stopped_because"], ad["elapsed_median_s"], ad["wall_median_s"],
             fio_time, ad["elapsed_median_s"] / fio_time, ad["wall_median_s"] / fio_time))
     if etcd_rows:
-        from rcarkit.fsync_stats import ETCD_WAL_FSYNC_BUCKETS
+        from rcarkit.etcd.stats import ETCD_WAL_FSYNC_BUCKETS
         bounds = list(ETCD_WAL_FSYNC_BUCKETS) + [float("inf")]
         print()
         head = "%-13s %-16s %-16s %-22s %-8s" % ("device", "our p99 (ms)", "-> etcd bucket",

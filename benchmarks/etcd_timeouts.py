@@ -8,9 +8,9 @@ As root, on this machine only (127.0.0.1):
    blkio (or v2 io) cgroup per device that limits write IOPS on it (--iops,
    default 3). The helpers (LoopExt4, IopsThrottle) come from
    tests/test_etcd_throttled.py.
-2. Measures member 1's device with ``rcarkit.etcd_bench.measure_path`` (in
+2. Measures member 1's device with ``rcarkit.etcd.bench.measure_path`` (in
    that device's cgroup, the CLI's defaults: adaptive stop, max 60 s) and
-   asks ``rcarkit.etcd_advice.recommend`` for --heartbeat-interval and
+   asks ``rcarkit.etcd.advice.recommend`` for --heartbeat-interval and
    --election-timeout.
 3. For each configuration (etcd's defaults 100/1000 ms, then rcarkit's
    values; --repeat alternates them again; --extra adds others), starts a
@@ -80,8 +80,8 @@ ETCD = shutil.which("etcd") or "/usr/bin/etcd"
 
 MEASURE_SCRIPT = r"""
 import json, sys
-from rcarkit.etcd_bench import measure_path
-from rcarkit.etcd_advice import recommend
+from rcarkit.etcd.bench import measure_path
+from rcarkit.etcd.advice import recommend
 m = measure_path(sys.argv[1], max_time=float(sys.argv[2]))
 r = recommend([m])
 print(json.dumps({"measurement": m.to_dict(), "recommendation": r.to_dict()}))

@@ -6,13 +6,13 @@ Commands (``rcarkit --help``), each a thin layer over a library module:
 =====================  ==============================  ==============================
 command                library module                  what it answers
 =====================  ==============================  ==============================
-``check-kernel``       :mod:`rcarkit.check_kernel`     which kernel options Kubernetes,
+``check-kernel``       :mod:`rcarkit.kernel.check`     which kernel options Kubernetes,
                                                        the runtime, kube-proxy and the
                                                        CNI need that the config lacks
-``yocto-layer``        :mod:`rcarkit.yocto`            a meta-layer adding exactly those
-``verify-fragment``    :mod:`rcarkit.yocto`            does a fragment survive olddefconfig
-``etcd-bench``         :mod:`rcarkit.etcd_bench`       is this storage fast enough for etcd
-``check-node``         :mod:`rcarkit.check_node`       will kubeadm trip on this running board
+``yocto-layer``        :mod:`rcarkit.yocto.layer`            a meta-layer adding exactly those
+``verify-fragment``    :mod:`rcarkit.yocto.layer`            does a fragment survive olddefconfig
+``etcd-bench``         :mod:`rcarkit.etcd.bench`       is this storage fast enough for etcd
+``check-node``         :mod:`rcarkit.node.check`       will kubeadm trip on this running board
 =====================  ==============================  ==============================
 
 Exit codes of every command: 0 all good, 1 the check found something to

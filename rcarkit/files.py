@@ -16,7 +16,7 @@ import json
 import os
 import tempfile
 
-from .errors import RcarkitError
+from rcarkit.errors import RcarkitError
 
 MANIFEST = ".rcarkit-manifest.json"
 

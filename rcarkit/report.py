@@ -19,7 +19,7 @@ Statuses (the JSON ``status`` field):
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
-from .errors import EXIT_FINDINGS, EXIT_OK
+from rcarkit.errors import EXIT_FINDINGS, EXIT_OK
 
 SCHEMA_VERSION = 1
 

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from typer.testing import CliRunner
 
-from rcarkit.cli import app
+from rcarkit.cli.app import app
 from rcarkit.errors import ConfigError
-from rcarkit.kconfig import load_config
-from rcarkit.profiles import load_catalog
+from rcarkit.kernel.config import load_config
+from rcarkit.kernel.profiles import load_catalog
 
 from conftest import REPO, SHARED_CONFIGS, SHARED_DEFCONFIGS
 from test_kconfig import grep_values, read_text
@@ -203,12 +203,12 @@ def test_near_valid_configs(tmp_path, lines, eol, compress):
 
 def test_check_kernel_does_not_import_heavy_modules(configs_dir):
     """jinja2, psutil, tabulate, kconfiglib and the benchmark stay out of check-kernel."""
-    code = ("import sys\nfrom rcarkit.cli import main\n"
+    code = ("import sys\nfrom rcarkit.cli.app import main\n"
             "try:\n    main(['check-kernel', '--all-profiles', %r])\nexcept SystemExit:\n    pass\n"
             "heavy = {'jinja2', 'psutil', 'tabulate', 'kconfiglib', 'yaml', 'pydantic'}\n"
             "loaded = sorted(m for m in sys.modules if m.split('.')[0] in heavy\n"
-            "                or m.startswith(('rcarkit.etcd_bench', 'rcarkit.check_node', "
-            "'rcarkit.yocto')))\n"
+            "                or m.startswith(('rcarkit.etcd.bench', 'rcarkit.node.check', "
+            "'rcarkit.yocto.layer')))\n"
             "sys.stderr.write('LOADED=%%r\\n' %% loaded)\n"
             % str(configs_dir / "rcar-gen3_bsp-v3.21.0_linux-4.14.75.config"))
     proc = subprocess.run([sys.executable, "-c", code], cwd=str(REPO), capture_output=True,

@@ -48,7 +48,7 @@ pytestmark = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is need
 
 @pytest.fixture(scope="session")
 def catalog():
-    from rcarkit.profiles import load_catalog
+    from rcarkit.kernel.profiles import load_catalog
     return load_catalog()
 
 
@@ -85,7 +85,7 @@ def write(root, rel, text, mode=None):
 
 def config_text(catalog, module_symbols=MODULE_SYMBOLS):
     """A config satisfying every rule of the default profiles; MODULE_SYMBOLS as m."""
-    from rcarkit.profiles import DEFAULT_PROFILES
+    from rcarkit.kernel.profiles import DEFAULT_PROFILES
     values = {}
     for name in DEFAULT_PROFILES:
         for rule in catalog.profile(name).options:
@@ -218,7 +218,7 @@ def build_board(root, catalog, ko_factory, *, swap=False, cgroup="v2", controlle
 
 
 def run_check(root, role="control-plane", **kw):
-    from rcarkit.check_node import check_node
+    from rcarkit.node.check import check_node
     return check_node(root=str(root), role=role, **kw)
 
 
@@ -402,7 +402,7 @@ def test_module_dependency_missing(board):
 def test_read_modinfo_agrees_with_kmod_modinfo(tmp_path, ko_factory):
     if shutil.which("modinfo") is None:
         pytest.skip("kmod's modinfo is not installed: apt-get install kmod")
-    from rcarkit.node_modules import read_modinfo
+    from rcarkit.node.modules import read_modinfo
     data = ko_factory("br_netfilter", "6.1.0 SMP mod_unload aarch64")
     for suffix in (".ko", ".ko.xz", ".ko.gz", ".ko.zst"):
         if suffix == ".ko.zst" and shutil.which("zstd") is None:
@@ -486,7 +486,7 @@ def test_missing_mandatory_tool(board):
 
 
 def test_ipvs_mode_needs_ipset(board, catalog):
-    from rcarkit.check_kernel import select_profiles
+    from rcarkit.kernel.check import select_profiles
     profiles = select_profiles(catalog, proxy_mode=["ipvs"])
     root = board(tools=[t for t in TOOLS if t != "ipset"])
     tools = rows(run_check(root, profiles=profiles, catalog=catalog), "tools")
@@ -536,7 +536,7 @@ def test_invalid_hostname_fails(board):
 # -- emitted fixes ------------------------------------------------------------------------
 
 def test_emit_files(board, tmp_path):
-    from rcarkit.node_fixes import write_fixes
+    from rcarkit.node.fixes import write_fixes
     root = board(ip_forward="0", bridge_nf=None, loaded=("overlay",), persisted=False,
                  controllers=["cpuset", "cpu", "io", "pids"],
                  cmdline="console=serial0,115200 cgroup_disable=memory",
@@ -591,7 +591,7 @@ def bitbake_variables(path, tmp_path):
 
 
 def test_no_cmdline_file_when_nothing_to_change(board, tmp_path):
-    from rcarkit.node_fixes import render_fixes
+    from rcarkit.node.fixes import render_fixes
     files = render_fixes(run_check(board()))
     assert "boot/cmdline-addition.txt" not in files
 
@@ -600,7 +600,7 @@ def test_no_cmdline_file_when_nothing_to_change(board, tmp_path):
 
 def cli(args):
     from typer.testing import CliRunner
-    from rcarkit.cli import app
+    from rcarkit.cli.app import app
     try:
         runner = CliRunner(mix_stderr=False)
     except TypeError:
@@ -667,7 +667,7 @@ def test_root_without_release_needs_kernel_release(tmp_path):
 # -- kernel-modules.toml against the kernel tree ----------------------------------------------
 
 def _load_map():
-    from rcarkit.node_modules import ModuleMap
+    from rcarkit.node.modules import ModuleMap
     return ModuleMap.load(str(REPO / "kconfig_profiles"))
 
 
@@ -681,7 +681,7 @@ def _logical_lines(path):
 
 def test_module_map_matches_kernel_makefiles(kernel_tree_61):
     """Every entry names a module that a Makefile builds from that very symbol."""
-    from rcarkit.profiles import _load_toml
+    from rcarkit.kernel.profiles import _load_toml
     data = _load_toml(str(REPO / "kconfig_profiles/kernel-modules.toml"))
     assert data["generated"]["kernel"].startswith("6.1.")
     bad = []
@@ -724,7 +724,7 @@ def test_module_map_knows_the_usual_modules():
 
 
 def test_removed_symbols_are_not_in_the_61_tree(kernel_tree_61):
-    from rcarkit.profiles import _load_toml
+    from rcarkit.kernel.profiles import _load_toml
     data = _load_toml(str(REPO / "kconfig_profiles/kernel-modules.toml"))
     makefiles = (kernel_tree_61 / "net/ipv4/netfilter/Makefile").read_text() + \
         (kernel_tree_61 / "net/ipv6/netfilter/Makefile").read_text()
@@ -770,7 +770,7 @@ def _kconfig_blocks(tree, symbols):
 
 def test_selectors_match_kconfig(kernel_tree_61):
     """[selects] entries: tristate options whose Kconfig block selects the target."""
-    from rcarkit.profiles import _load_toml
+    from rcarkit.kernel.profiles import _load_toml
     data = _load_toml(str(REPO / "kconfig_profiles/kernel-modules.toml"))
     for sym in ("IP_NF_TARGET_MASQUERADE", "IP_NF_TARGET_REDIRECT", "NETFILTER_XT_MATCH_MARK",
                 "NETFILTER_XT_TARGET_MARK"):
@@ -785,7 +785,7 @@ def test_selectors_match_kconfig(kernel_tree_61):
 
 def test_selector_and_older_kernel_modules():
     """MASQUERADE: ipt_MASQUERADE before 5.2, xt_MASQUERADE (selected) after."""
-    from rcarkit.kconfig import KernelVersion, parse_config_text
+    from rcarkit.kernel.config import KernelVersion, parse_config_text
     mm = _load_map()
     cfg = parse_config_text("CONFIG_IP_NF_TARGET_MASQUERADE=m\n"
                             "CONFIG_NETFILTER_XT_TARGET_MASQUERADE=m\n", kernel_version="6.1.0")

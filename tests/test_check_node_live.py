@@ -106,7 +106,7 @@ def test_modules_group_follows_the_config(live_json):
 
 def test_cli_runner_agrees_with_subprocess(live_json):
     from typer.testing import CliRunner
-    from rcarkit.cli import app
+    from rcarkit.cli.app import app
     try:
         runner = CliRunner(mix_stderr=False)
     except TypeError:

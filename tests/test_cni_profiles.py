@@ -25,9 +25,9 @@ import sys
 import pytest
 
 from conftest import REPO, SHARED_CONFIGS
-from rcarkit.check_kernel import check_config
-from rcarkit.kconfig import KernelVersion, load_config
-from rcarkit.profiles import DEFAULT_PROFILES, load_catalog
+from rcarkit.kernel.check import check_config
+from rcarkit.kernel.config import KernelVersion, load_config
+from rcarkit.kernel.profiles import DEFAULT_PROFILES, load_catalog
 
 CNI_PROFILES = ["flannel-vxlan", "flannel-host-gw", "flannel-wireguard",
                 "calico-iptables", "calico-ebpf", "cilium", "weave"]

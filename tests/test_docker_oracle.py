@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from rcarkit.check_kernel import check_config
-from rcarkit.kconfig import load_config
-from rcarkit.profiles import load_catalog
+from rcarkit.kernel.check import check_config
+from rcarkit.kernel.config import load_config
+from rcarkit.kernel.profiles import load_catalog
 
 from conftest import CACHE, SHARED_CONFIGS
 

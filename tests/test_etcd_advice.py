@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from rcarkit import etcd_advice as ea
+from rcarkit.etcd import advice as ea
 from rcarkit.errors import RcarkitError
-from rcarkit.fsync_stats import FsyncStats
-from rcarkit.storage_device import StorageDevice
+from rcarkit.etcd.stats import FsyncStats
+from rcarkit.etcd.device import StorageDevice
 
 NAN = float("nan")
 MS = 0.001
@@ -42,7 +42,7 @@ def device(path, kind="sata", persistent=True, dev="/dev/sda1"):
 
 
 def measurement(path, st, kind="sata", persistent=True, dev="/dev/sda1"):
-    from rcarkit.etcd_bench import PathMeasurement
+    from rcarkit.etcd.bench import PathMeasurement
     return PathMeasurement(path=path, device=device(path, kind, persistent, dev), stats=st,
                            block_size=2300, bytes_written=st.count * 2300, elapsed=1.0,
                            stopped_because="decided", thresholds_decided={"10ms": True})

@@ -1,4 +1,4 @@
-"""rcarkit.etcd_bench: what it writes, where, and that it always cleans up.
+"""rcarkit.etcd.bench: what it writes, where, and that it always cleans up.
 
 Independent checks: the system calls it makes are read with strace (the
 WAL pattern: fallocate mode 0, then write(2300) + fdatasync pairs, nothing
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from rcarkit.errors import RcarkitError
-from rcarkit.etcd_bench import (
+from rcarkit.etcd.bench import (
     DEFAULT_MAX_BYTES,
     TEMP_PREFIX,
     WAL_SEGMENT_BYTES,
@@ -79,7 +79,7 @@ def test_prealloc_is_capped_at_etcd_segment_size():
 def test_syscall_pattern_is_etcds_wal(tmp_path):
     script = textwrap.dedent("""
         import sys
-        from rcarkit.etcd_bench import measure_path
+        from rcarkit.etcd.bench import measure_path
         measure_path(sys.argv[1], max_bytes=2300 * 50, max_time=30, adaptive=False)
     """)
     log = tmp_path / "strace.log"
@@ -193,7 +193,7 @@ def test_refuses_unwritable_directory_for_unprivileged_user():
 
 def _check_as_nobody(target):
     py = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
-    code = ("from rcarkit.etcd_bench import check_target\n"
+    code = ("from rcarkit.etcd.bench import check_target\n"
             "from rcarkit.errors import RcarkitError\n"
             "try:\n    check_target(%r, 1000)\nexcept RcarkitError as e:\n    print(e)\n"
             % str(target))
@@ -251,7 +251,7 @@ def test_cleanup_on_real_stop_signal(tmp_path, engine, signum):
         pytest.skip("fio not installed (apt install fio)")
     script = textwrap.dedent("""
         import sys
-        from rcarkit.etcd_bench import measure_path
+        from rcarkit.etcd.bench import measure_path
         def progress(frac, text):
             print("running", flush=True)
         measure_path(sys.argv[1], max_bytes=20 * 1024 * 1024, max_time=60,

@@ -18,8 +18,8 @@ import threading
 import pytest
 from typer.testing import CliRunner
 
-from rcarkit.cli import app
-from rcarkit.cli_etcd import ProgressBar, render_histogram
+from rcarkit.cli.app import app
+from rcarkit.cli.etcd_bench import ProgressBar, render_histogram
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 runner = CliRunner()
@@ -281,15 +281,15 @@ def test_histogram_is_compact():
 
 
 def test_check_kernel_does_not_import_the_benchmark():
-    code = ("import sys; from rcarkit import cli; "
-            "print(any(m in sys.modules for m in ('rcarkit.etcd_bench', 'rcarkit.etcd_advice', "
-            "'psutil', 'rcarkit.peer_rtt')))")
+    code = ("import sys; from rcarkit.cli import app as cli; "
+            "print(any(m in sys.modules for m in ('rcarkit.etcd.bench', 'rcarkit.etcd.advice', "
+            "'psutil', 'rcarkit.etcd.peer')))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr
 
 
 def test_default_path_is_the_current_directory_without_var_lib_etcd(tmp_path, monkeypatch):
-    import rcarkit.cli_etcd as cli_etcd
+    import rcarkit.cli.etcd_bench as cli_etcd
     monkeypatch.setattr(cli_etcd, "DEFAULT_DATA_DIR", str(tmp_path / "no-var-lib-etcd"))
     monkeypatch.chdir(tmp_path)
     result = run_cli("etcd-bench", "--max-time", "1", "--format", "json")

@@ -16,8 +16,8 @@ import pytest
 yaml = pytest.importorskip("yaml")
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from rcarkit import etcd_advice as ea  # noqa: E402
-from rcarkit import etcd_emit as ee  # noqa: E402
+from rcarkit.etcd import advice as ea  # noqa: E402
+from rcarkit.etcd import emit as ee  # noqa: E402
 from rcarkit.errors import RcarkitError  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))

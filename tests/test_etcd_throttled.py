@@ -238,7 +238,7 @@ class IopsThrottle:
 
 BENCH_SCRIPT = r"""
 import json, sys
-from rcarkit.etcd_bench import measure_path
+from rcarkit.etcd.bench import measure_path
 kw = json.loads(sys.argv[2])
 m = measure_path(sys.argv[1], **kw)
 d = m.to_dict()
@@ -268,7 +268,7 @@ def run_bench(path, throttle=None, timeout=300, **kwargs):
 
 def run_fio(directory, throttle=None, size="22m", timeout=900):
     """etcd's fio recipe (json+) in ``directory``; (parsed FioResult, seconds)."""
-    from rcarkit.fio_json import parse_fio_json
+    from rcarkit.etcd.fio import parse_fio_json
 
     work = tempfile.mkdtemp(prefix="rcarkit-etcd-bench-fio-", dir=str(directory))
     try:
@@ -357,9 +357,9 @@ def test_p99_moves_from_fast_to_tens_of_ms(unthrottled_result, throttled_result)
 
 def test_verdict_moves_with_the_throttle(unthrottled_result, throttled_result):
     try:
-        from rcarkit import etcd_advice
+        from rcarkit.etcd import advice as etcd_advice
     except ImportError:
-        pytest.skip("rcarkit.etcd_advice (the recommendation engine) is not there yet")
+        pytest.skip("rcarkit.etcd.advice (the recommendation engine) is not there yet")
     verdicts = {}
     for name, res in (("fast", unthrottled_result), ("slow", throttled_result)):
         verdicts[name] = _verdict_for(etcd_advice, res)
@@ -368,9 +368,9 @@ def test_verdict_moves_with_the_throttle(unthrottled_result, throttled_result):
 
 
 def _verdict_for(etcd_advice, res):
-    from rcarkit.etcd_bench import PathMeasurement
-    from rcarkit.fsync_stats import FsyncStats
-    from rcarkit.storage_device import StorageDevice
+    from rcarkit.etcd.bench import PathMeasurement
+    from rcarkit.etcd.stats import FsyncStats
+    from rcarkit.etcd.device import StorageDevice
 
     s = res["stats"]
 
@@ -395,7 +395,7 @@ def _verdict_for(etcd_advice, res):
 def test_agrees_with_fio_on_throttled_device(loop_fs, throttle, throttled_result):
     if shutil.which("fio") is None:
         pytest.skip("fio not installed (apt install fio)")
-    from rcarkit.fio_json import fio_sync_stats
+    from rcarkit.etcd.fio import fio_sync_stats
 
     # 6 MiB keeps the test short; benchmarks/etcd_bench.py runs the full 22 MiB.
     result, _ = run_fio(loop_fs.mountpoint, throttle=throttle, size="6m")
@@ -503,7 +503,7 @@ class EtcdServer:
 
 
 def test_prediction_lands_in_etcds_wal_fsync_bucket(loop_fs, throttle, throttled_result):
-    from rcarkit.fsync_stats import ETCD_WAL_FSYNC_BUCKETS
+    from rcarkit.etcd.stats import ETCD_WAL_FSYNC_BUCKETS
 
     data_dir = os.path.join(loop_fs.mountpoint, "etcd-data")
     try:

@@ -1,4 +1,4 @@
-"""rcarkit.fio_json against real fio output.
+"""rcarkit.etcd.fio against real fio output.
 
 * The fixtures in ../shared/fio/*/fio-etcd-recipe.json (Debian fio 3.33, etcd's
   recipe) are read in place; expected numbers are read from them with plain
@@ -19,8 +19,8 @@ import tempfile
 import pytest
 
 from rcarkit.errors import RcarkitError
-from rcarkit.fio_json import fio_sync_stats, load_fio_json, parse_fio_json, percentile_rank
-from rcarkit.fsync_stats import ci_ranks
+from rcarkit.etcd.fio import fio_sync_stats, load_fio_json, parse_fio_json, percentile_rank
+from rcarkit.etcd.stats import ci_ranks
 
 FIXTURE_NAMES = ["disk-vda", "loop-ext4-200iops", "loop-ext4-nothrottle", "tmpfs"]
 

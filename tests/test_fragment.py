@@ -1,4 +1,4 @@
-"""rcarkit.fragment: planning and rendering the .cfg, and kernel-depends.toml."""
+"""rcarkit.kernel.fragment: planning and rendering the .cfg, and kernel-depends.toml."""
 
 import os
 import re
@@ -8,12 +8,12 @@ import pytest
 
 from conftest import CONFIGS, REPO
 
-from rcarkit.check_kernel import check_config, select_profiles
+from rcarkit.kernel.check import check_config, select_profiles
 from rcarkit.errors import ProfileError
-from rcarkit.fragment import (DEPENDENCY, FragmentEntry, FragmentPlan, IMPOSSIBLE, OBSOLETE,
+from rcarkit.kernel.fragment import (DEPENDENCY, FragmentEntry, FragmentPlan, IMPOSSIBLE, OBSOLETE,
                               REQUESTED, load_depends, plan_fragment, value_for)
-from rcarkit.kconfig import KernelVersion, load_config, parse_config_text
-from rcarkit.profiles import load_catalog
+from rcarkit.kernel.config import KernelVersion, load_config, parse_config_text
+from rcarkit.kernel.profiles import load_catalog
 
 PROFILES = ["k8s-core", "containerd", "kube-proxy-ipvs", "flannel-vxlan", "calico-iptables"]
 RCAR_414 = "rcar-gen3_bsp-v3.21.0_linux-4.14.75.config"
@@ -207,7 +207,7 @@ def test_data_plan_survives_kconfiglib_olddefconfig(kernel_tree_61, catalog, pro
     """Without a tree the data must be enough: simulated on the 6.1 Kconfig, every line stays
     (the C tools confirm it in test_fragment_oracle.py)."""
     pytest.importorskip("kconfiglib")
-    from rcarkit.kconfig_tree import load_tree
+    from rcarkit.kernel.tree import load_tree
     tree = load_tree(str(kernel_tree_61), arch="arm64")
     with open(os.path.join(str(kernel_tree_61), "arch/arm64/configs/defconfig")) as fh:
         sim = tree.simulate(fh.read(), [])
@@ -267,7 +267,7 @@ def test_promptless_option_brings_what_turns_it_on(kernel_tree_61, catalog):
     """NF_NAT_FTP has no prompt ('default NF_NAT && NF_CONNTRACK_FTP'): both ways of planning
     add what turns it on, and the result keeps it on."""
     pytest.importorskip("kconfiglib")
-    from rcarkit.kconfig_tree import load_tree
+    from rcarkit.kernel.tree import load_tree
     base = "CONFIG_MODULES=y\nCONFIG_NET=y\nCONFIG_INET=y\nCONFIG_NETFILTER=y\n"
     config = parse_config_text(base, source="tiny", kernel_version="6.1")
     report = _report_wanting({"NF_NAT_FTP": "y/m"})

@@ -140,7 +140,7 @@ def oracle(kernel_tree_61, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def catalog():
-    from rcarkit.profiles import load_catalog
+    from rcarkit.kernel.profiles import load_catalog
     return load_catalog()
 
 
@@ -169,9 +169,9 @@ def expanded_bases(oracle):
 @pytest.fixture(scope="session")
 def merges(oracle, expanded_bases, catalog, kernel_tree_61):
     """Every (base, mode): the fragment, the plan, the C result, the audit log."""
-    from rcarkit.check_kernel import check_config, select_profiles
-    from rcarkit.fragment import plan_fragment
-    from rcarkit.kconfig import load_config
+    from rcarkit.kernel.check import check_config, select_profiles
+    from rcarkit.kernel.fragment import plan_fragment
+    from rcarkit.kernel.config import load_config
     profiles = select_profiles(catalog, PROFILES)
     cases = {}
     running = []
@@ -208,7 +208,7 @@ def merges(oracle, expanded_bases, catalog, kernel_tree_61):
 
 @pytest.fixture(scope="session")
 def verified(merges, kernel_tree_61):
-    from rcarkit.verify_fragment import verify_fragment
+    from rcarkit.kernel.verify import verify_fragment
     return {key: verify_fragment(str(kernel_tree_61), case["base"], case["fragment"])
             for key, case in merges.items()}
 
@@ -219,8 +219,8 @@ CASES = [(b, m) for b in BASES for m in MODES]
 @pytest.mark.parametrize("base,mode", CASES)
 def test_fragment_fixes_every_required_option(merges, catalog, base, mode):
     """check-kernel on the merged + olddefconfig'ed result: nothing required missing."""
-    from rcarkit.check_kernel import check_config, select_profiles
-    from rcarkit.kconfig import parse_config_text
+    from rcarkit.kernel.check import check_config, select_profiles
+    from rcarkit.kernel.config import parse_config_text
     case = merges[(base, mode)]
     assert case["report"].failing(required=True), "the base should need the fragment"
     after = check_config(parse_config_text(case["final_c"], source="merged"),
@@ -301,7 +301,7 @@ def broken_case(oracle, expanded_bases, kernel_tree_61):
 
 def test_verify_fragment_names_what_merge_config_drops(broken_case, kernel_tree_61):
     from rcarkit.report import MISSING, OBSOLETE, OK
-    from rcarkit.verify_fragment import verify_fragment
+    from rcarkit.kernel.verify import verify_fragment
     audit = merge_config_report(broken_case["log"])
     fragment_syms = {"IP_SET_HASH_IPPORT", "NF_CONNTRACK_IPV4", "DUMMY"}
     printed = {s for s in audit if s in fragment_syms}
@@ -321,7 +321,7 @@ def test_verify_fragment_names_what_merge_config_drops(broken_case, kernel_tree_
 def test_suggested_fix_makes_merge_config_happy(oracle, broken_case, expanded_bases,
                                                 kernel_tree_61):
     """Applying verify-fragment's fix: the kernel keeps the line (C tools)."""
-    from rcarkit.verify_fragment import verify_fragment
+    from rcarkit.kernel.verify import verify_fragment
     report = verify_fragment(str(kernel_tree_61), broken_case["base"], broken_case["fragment"])
     fix = [f.note for f in report.findings() if f.name == "IP_SET_HASH_IPPORT"][0]
     added = re.findall(r"CONFIG_\w+=\w+", fix)
@@ -335,7 +335,7 @@ def test_suggested_fix_makes_merge_config_happy(oracle, broken_case, expanded_ba
 
 
 def test_kconfiglib_expands_bases_like_the_c_tools(oracle, expanded_bases, kernel_tree_61):
-    from rcarkit.kconfig_tree import load_tree
+    from rcarkit.kernel.tree import load_tree
     tree = load_tree(str(kernel_tree_61), arch="arm64", cross_compile=oracle.cross)
     inputs = {"arm64-defconfig": os.path.join(str(kernel_tree_61), "arch/arm64/configs/defconfig"),
               "rpi-bcm2711": os.path.join(str(CONFIGS), RPI_DEFCONFIG)}

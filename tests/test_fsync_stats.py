@@ -1,4 +1,4 @@
-"""Statistics of rcarkit.fsync_stats against independent references.
+"""Statistics of rcarkit.etcd.stats against independent references.
 
 References: ``statistics.quantiles(method="inclusive")`` (type-7 percentiles),
 exact binomial sums with ``math.comb`` (the order-statistic interval ranks),
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rcarkit.fsync_stats import (
+from rcarkit.etcd.stats import (
     ETCD_WAL_FSYNC_BUCKETS,
     HISTOGRAM_BOUNDS,
     AdaptiveStop,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from rcarkit.errors import ConfigError
-from rcarkit.kconfig import KernelVersion, load_config, parse_config_text
+from rcarkit.kernel.config import KernelVersion, load_config, parse_config_text
 
 from conftest import CONFIGS, SHARED_CONFIGS, SHARED_DEFCONFIGS
 

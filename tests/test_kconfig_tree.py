@@ -1,11 +1,11 @@
-"""rcarkit.kconfig_tree: Kconfiglib on a real kernel tree (Debian linux-source-6.1)."""
+"""rcarkit.kernel.tree: Kconfiglib on a real kernel tree (Debian linux-source-6.1)."""
 
 import hashlib
 import os
 
 import pytest
 
-from rcarkit.kconfig_tree import (TreeError, Unsatisfiable, format_line, load_tree,
+from rcarkit.kernel.tree import (TreeError, Unsatisfiable, format_line, load_tree,
                                   parse_assignments, rewrite_kconfig_text)
 
 kconfiglib = pytest.importorskip("kconfiglib")

@@ -17,8 +17,8 @@ import subprocess
 
 import pytest
 
-from rcarkit.kconfig import KernelVersion, load_config
-from rcarkit.profiles import load_catalog
+from rcarkit.kernel.config import KernelVersion, load_config
+from rcarkit.kernel.profiles import load_catalog
 
 from conftest import SHARED_CONFIGS
 

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from rcarkit.errors import RcarkitError
-from rcarkit.peer_rtt import measure_peer, parse_peer
+from rcarkit.etcd.peer import measure_peer, parse_peer
 
 
 @pytest.fixture

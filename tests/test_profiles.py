@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rcarkit.check_kernel import check_config, select_profiles
-from rcarkit.cli import app
+from rcarkit.kernel.check import check_config, select_profiles
+from rcarkit.cli.app import app
 from rcarkit.errors import ProfileError
-from rcarkit.kconfig import parse_config_text
-from rcarkit.profiles import Expect, load_catalog, profiles_dir
+from rcarkit.kernel.config import parse_config_text
+from rcarkit.kernel.profiles import Expect, load_catalog, profiles_dir
 
 SOURCES = '[doc]\ntitle = "A document"\nurl = "https://example.invalid/doc"\n'
 SYMBOLS = ('[OLD_OPT]\nremoved = "4.19"\nreplaced_by = ["NEW_OPT"]\nnote = "merged"\n'
@@ -94,7 +94,7 @@ def test_version_rules(tmp_path):
 def test_fragment_symbol_of_an_any_of_rule_is_one_the_kernel_has(tmp_path):
     """OLD_OPT (removed 4.19) comes first in the rule; on 5.10 a fragment must
     set NEW_OPT, on 4.4 (before NEW_OPT was added) OLD_OPT."""
-    from rcarkit.check_kernel import missing_symbols
+    from rcarkit.kernel.check import missing_symbols
     _, report = run(tmp_path, "# Linux/arm64 5.10.0 Kernel Configuration\nCONFIG_PLAIN=y\n")
     assert "NEW_OPT" in [s for s, _, _ in missing_symbols(report)]
     assert "OLD_OPT" not in [s for s, _, _ in missing_symbols(report)]

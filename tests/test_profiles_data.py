@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from rcarkit.check_kernel import check_config
-from rcarkit.kconfig import KernelVersion, load_config
-from rcarkit.profiles import SCHEMA_FILES, load_catalog, profiles_dir
+from rcarkit.kernel.check import check_config
+from rcarkit.kernel.config import KernelVersion, load_config
+from rcarkit.kernel.profiles import SCHEMA_FILES, load_catalog, profiles_dir
 
 from conftest import SHARED_CONFIGS
 
@@ -520,7 +520,7 @@ def test_no_false_missing_covers_the_required_versions():
 
 def test_absence_explained_reads_gates(kconfig_61):
     """The Kconfig reader is right about a few gates (checked by hand in the tree)."""
-    from rcarkit.kconfig import parse_config_text
+    from rcarkit.kernel.config import parse_config_text
     off = parse_config_text("# Linux/arm64 4.4.0 Kernel Configuration\n"
                             "CONFIG_NET=y\nCONFIG_INET=y\n# CONFIG_NETFILTER is not set\n")
     on = parse_config_text("# Linux/arm64 6.1.0 Kernel Configuration\nCONFIG_NET=y\n"

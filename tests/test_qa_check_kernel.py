@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from rcarkit.errors import ConfigError
-from rcarkit.kconfig import load_config
+from rcarkit.kernel.config import load_config
 from rcarkit.report import Finding, Group, Report
 
 from conftest import REPO
@@ -265,7 +265,7 @@ def test_profile_expect_typo_is_rejected(tmp_path, typo):
 
 
 def test_profile_expect_exact_values_still_work():
-    from rcarkit.profiles import Expect
+    from rcarkit.kernel.profiles import Expect
     assert Expect("3").matches("3") and Expect('"abc"').matches('"abc"')
     assert Expect("0x10").matches("0x10")
 
@@ -277,7 +277,7 @@ def test_input_without_a_size_is_read_capped(tmp_path, configs_dir, monkeypatch)
     lets `check-kernel /dev/zero` read until memory runs out."""
     import os
     import threading
-    from rcarkit import kconfig
+    from rcarkit.kernel import config as kconfig
     monkeypatch.setattr(kconfig, "MAX_INPUT_BYTES", 64 * 1024)
     fifo = tmp_path / "fifo"
     os.mkfifo(str(fifo))
@@ -421,7 +421,7 @@ def test_compressed_image_bomb_is_scanned_in_bounded_memory(tmp_path):
     # VmHWM: the peak RSS of this process image (ru_maxrss would start from the
     # parent's size at fork)
     code = ("import sys\n"
-            "from rcarkit.kconfig import load_config\n"
+            "from rcarkit.kernel.config import load_config\n"
             "from rcarkit.errors import ConfigError\n"
             "try:\n    load_config(sys.argv[1])\nexcept ConfigError as exc:\n"
             "    print('ERROR', exc)\n"

@@ -27,7 +27,7 @@ def test_fio_engine_on_a_relative_path_with_a_colon(tmp_path, monkeypatch):
     fio splits directory= at ':' (bug: 'fio: failed parsing directory=...')."""
     if shutil.which("fio") is None:
         pytest.skip("fio not installed (apt install fio)")
-    from rcarkit.etcd_bench import measure_path
+    from rcarkit.etcd.bench import measure_path
     (tmp_path / "a:b").mkdir()
     monkeypatch.chdir(tmp_path)
     # 1024 blocks of 2300 bytes (575 * 4096: fio does not round the size)
@@ -58,7 +58,7 @@ def tiny_tmpfs(tmp_path):
 def test_preallocate_reports_enospc_instead_of_falling_back(tiny_tmpfs):
     """etcd falls back to ftruncate only for ENOTSUP/EINTR (preallocate_unix.go);
     ENOSPC must surface (bug: any OSError fell back to a sparse ftruncate)."""
-    from rcarkit.etcd_bench import _preallocate
+    from rcarkit.etcd.bench import _preallocate
     path = str(tiny_tmpfs / "wal")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
@@ -72,7 +72,7 @@ def test_preallocate_reports_enospc_instead_of_falling_back(tiny_tmpfs):
 def test_full_filesystem_during_run_is_one_error_and_cleans_up(tiny_tmpfs, monkeypatch):
     """The free-space check passed (margin patched away), the WAL file then does
     not fit: one RcarkitError naming ENOSPC, the temp dir removed."""
-    from rcarkit import etcd_bench
+    from rcarkit.etcd import bench as etcd_bench
     monkeypatch.setattr(etcd_bench, "check_target", lambda path, needed: None)
     with pytest.raises(RcarkitError) as info:
         etcd_bench.measure_path(str(tiny_tmpfs), max_bytes=4 * 1024 * 1024, max_time=5)
@@ -86,7 +86,7 @@ def test_fio_percentiles_and_intervals_stay_within_min_and_max(fio_dir):
     """fio reports a percentile as its bin's representative value, which can lie
     above the exact max (seen live: p99.9 100ms, max 99.9ms). An order statistic
     is never above the maximum nor below the minimum."""
-    from rcarkit.fio_json import fio_sync_stats, parse_fio_json
+    from rcarkit.etcd.fio import fio_sync_stats, parse_fio_json
     src = fio_dir / "loop-ext4-200iops" / "fio-etcd-recipe.json"
     if not src.exists():
         pytest.skip("fixture %s missing" % src)
@@ -131,7 +131,7 @@ def test_overlay_installed_for_this_kernel_stays_loadable(board):
 
 def test_submicrosecond_latencies_are_not_printed_as_zero():
     """tmpfs fdatasync takes ~0.3 us: the table printed "p50 0us  p99 0us"."""
-    from rcarkit.cli_etcd import _fmt_s
+    from rcarkit.cli.etcd_bench import _fmt_s
     assert _fmt_s(0.3e-6) == "0.3us"
     assert _fmt_s(4.26e-6) == "4.3us"
     assert _fmt_s(250e-6) == "250us"  # unchanged from 10 us up
@@ -141,7 +141,7 @@ def test_progress_bar_keeps_bar_and_percentage_for_a_long_path():
     """A PATH longer than the line pushed the bar and the percentage off the
     80-column line (it was cut at the width)."""
     import io
-    from rcarkit.cli_etcd import ProgressBar
+    from rcarkit.cli.etcd_bench import ProgressBar
     out = io.StringIO()
     label = "/mnt/" + "long-directory-name/" * 6 + "etcd"
     ProgressBar(stream=out).draw(0, 2, label, 0.5, "123 syncs, 1.0 s")
@@ -155,8 +155,8 @@ def test_peer_why_line_names_the_bound_it_used():
     """With 100 probes the p99 interval has no upper bound (368 are needed at
     95 %), so the timeouts use the largest round trip; the why line called that
     value "CI upper"."""
-    from rcarkit import etcd_advice as ea
-    from rcarkit.fsync_stats import FsyncStats, min_samples_for_upper_bound
+    from rcarkit.etcd import advice as ea
+    from rcarkit.etcd.stats import FsyncStats, min_samples_for_upper_bound
     assert min_samples_for_upper_bound(0.99, 0.95) > 100
     rtts = [0.001 * (1 + i % 7) for i in range(100)]
     peer = FsyncStats.from_samples(rtts, engine="tcp-rtt")
@@ -172,7 +172,7 @@ def test_block_larger_than_the_wal_segment_is_refused(tmp_path):
     """--block-size 70 MB with --max-bytes 200 MB: no write fits etcd's 64 MB
     segment (wal.go SegmentSizeBytes = 64 * 1000 * 1000), so nothing was timed and
     the error said "give --max-time more time"."""
-    from rcarkit.etcd_bench import WAL_SEGMENT_BYTES, measure_path
+    from rcarkit.etcd.bench import WAL_SEGMENT_BYTES, measure_path
     assert WAL_SEGMENT_BYTES == 64 * 1000 * 1000
     with pytest.raises(RcarkitError) as info:
         measure_path(tmp_path, block_size=70000000, max_bytes=200000000, max_time=5)
@@ -184,7 +184,7 @@ def test_block_larger_than_default_max_bytes_names_the_options():
     """Without --max-bytes, the message quoted '--max-bytes (23068672)', an
     option the user never gave, and offered no fix."""
     from typer.testing import CliRunner
-    from rcarkit.cli import app
+    from rcarkit.cli.app import app
     r = CliRunner().invoke(app, ["etcd-bench", "/dev/shm", "--block-size", "30000000"])
     assert r.exit_code == 2
     line = r.output.strip().splitlines()[-1]
@@ -196,8 +196,8 @@ def test_unreachable_peer_fails_before_any_disk_is_measured(tmp_path, monkeypatc
     eMMC) and then the whole run failed on a refused connection."""
     import socket
     from typer.testing import CliRunner
-    from rcarkit import etcd_bench
-    from rcarkit.cli import app
+    from rcarkit.etcd import bench as etcd_bench
+    from rcarkit.cli.app import app
     measured = []
     real = etcd_bench.measure_path
     monkeypatch.setattr(etcd_bench, "measure_path",
@@ -219,7 +219,7 @@ def test_etcd_emit_removes_the_tmpfs_units_when_the_verdict_changes(tmp_path):
     DIR: the tmpfs .mount/.service/.timer were left next to a kubeadm config that
     keeps etcd on disk; 'install everything in DIR' would mount RAM over it."""
     from test_etcd_emit import rec_defaults, rec_tmpfs
-    from rcarkit.etcd_emit import write_emit_dir
+    from rcarkit.etcd.emit import write_emit_dir
     out = tmp_path / "etcd-settings"
     first = set(os.listdir(str(write_emit_dir(rec_tmpfs(), out) and out)))
     assert "var-lib-etcd.mount" in first
@@ -233,7 +233,7 @@ def test_etcd_emit_removes_the_tmpfs_units_when_the_verdict_changes(tmp_path):
 
 def test_etcd_emit_keeps_a_stale_file_edited_by_hand(tmp_path):
     from test_etcd_emit import rec_defaults, rec_tmpfs
-    from rcarkit.etcd_emit import write_emit_dir
+    from rcarkit.etcd.emit import write_emit_dir
     out = tmp_path / "etcd-settings"
     write_emit_dir(rec_tmpfs(), out)
     timer = out / "etcd-snapshot.timer"
@@ -245,7 +245,7 @@ def test_etcd_emit_keeps_a_stale_file_edited_by_hand(tmp_path):
 def test_check_node_emit_removes_a_cmdline_addition_no_longer_needed(board, tmp_path):
     """The board was fixed (cgroup v2 now): boot/cmdline-addition.txt of the
     first run still said 'systemd.unified_cgroup_hierarchy=1'."""
-    from rcarkit.node_fixes import write_fixes
+    from rcarkit.node.fixes import write_fixes
     out = tmp_path / "fixes"
     write_fixes(run_check(board(cgroup="v1")), str(out))
     assert (out / "boot/cmdline-addition.txt").exists()
@@ -261,7 +261,7 @@ def test_check_node_emit_removes_a_cmdline_addition_no_longer_needed(board, tmp_
 def test_an_ignored_sighup_stays_ignored(tmp_path):
     """Under nohup SIGHUP is ignored: the run must not start dying on it."""
     import signal
-    from rcarkit.etcd_bench import measure_path
+    from rcarkit.etcd.bench import measure_path
     seen = []
     old = signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
@@ -277,7 +277,7 @@ def test_fio_engine_checks_free_space_for_its_whole_size(tmp_path):
     an 80 MiB tmpfs 70 MiB passed the check (61 MiB segment + 16 MiB margin)."""
     if os.geteuid() != 0:
         pytest.skip("needs root to mount a tmpfs")
-    from rcarkit.etcd_bench import FREE_SPACE_MARGIN, WAL_SEGMENT_BYTES, measure_path
+    from rcarkit.etcd.bench import FREE_SPACE_MARGIN, WAL_SEGMENT_BYTES, measure_path
     mnt = tmp_path / "small"
     mnt.mkdir()
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=80m", "tmpfs", str(mnt)]).returncode:
@@ -301,7 +301,7 @@ def test_slow_disk_with_short_tail_does_not_promise_longer_timeouts():
     fits the default 100 ms heartbeat, so the derived timeouts ARE etcd's
     defaults; the why line claimed "cover its slow syncs with longer timeouts"."""
     from test_etcd_advice import MS, measurement, stats
-    from rcarkit import etcd_advice as ea
+    from rcarkit.etcd import advice as ea
     rec = ea.recommend([measurement("/var/lib/etcd", stats(15 * MS, ci=(12 * MS, 18 * MS),
                                                            mx=40 * MS), kind="emmc")])
     assert rec.exit_code == 1  # misses the documented p99 < 10 ms
@@ -317,7 +317,7 @@ def test_truncated_xz_module_is_reported_as_truncated(tmp_path, ko_factory):
     """A .ko.xz cut short (an interrupted copy onto the SD card) decompressed to
     a partial ELF and was reported as 'Magic number does not match'."""
     import lzma
-    from rcarkit.node_modules import read_module_bytes
+    from rcarkit.node.modules import read_module_bytes
     data = lzma.compress(ko_factory("vxlan", "6.1.0 SMP aarch64"), format=lzma.FORMAT_XZ)
     path = tmp_path / "vxlan.ko.xz"
     path.write_bytes(data[:len(data) // 2])
@@ -332,7 +332,7 @@ def test_bad_zstd_module_message_is_plain_text(tmp_path):
     """The zstd error was printed as a Python list: "['zstd: ...']"."""
     if shutil.which("zstd") is None:
         pytest.skip("zstd not installed (apt install zstd)")
-    from rcarkit import node_modules
+    from rcarkit.node import modules as node_modules
     try:
         import zstandard  # noqa: F401
         pytest.skip("the zstandard module decodes in-process; the zstd program is not used")
@@ -351,7 +351,7 @@ def test_bad_zstd_module_with_the_zstandard_module_is_one_error(tmp_path):
     zstandard.ZstdError, which nothing caught: a traceback."""
     zstandard = pytest.importorskip("zstandard", reason="optional zstandard module not "
                                     "installed (pip install zstandard)")
-    from rcarkit.node_modules import read_module_bytes
+    from rcarkit.node.modules import read_module_bytes
     bad = tmp_path / "veth.ko.zst"
     bad.write_bytes(b"\x00\x01\x02")
     with pytest.raises(RcarkitError):
@@ -370,8 +370,8 @@ def test_cli_refuses_a_too_small_second_path_for_fio_before_measuring(tmp_path, 
     if os.geteuid() != 0:
         pytest.skip("needs root to mount a tmpfs")
     from typer.testing import CliRunner
-    from rcarkit import etcd_bench
-    from rcarkit.cli import app
+    from rcarkit.etcd import bench as etcd_bench
+    from rcarkit.cli.app import app
     small = tmp_path / "small"
     small.mkdir()
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=80m", "tmpfs", str(small)]).returncode:
@@ -397,7 +397,7 @@ def test_second_ctrl_c_during_cleanup_does_not_leave_the_temp_dir(tmp_path, monk
     import signal
     from pathlib import Path
 
-    from rcarkit import etcd_bench
+    from rcarkit.etcd import bench as etcd_bench
 
     real_rmtree = shutil.rmtree
     removing = []

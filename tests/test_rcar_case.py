@@ -8,9 +8,9 @@ real R-Car Gen3 BSP configs, every listed option the BSP lacks is reported.
 
 import pytest
 
-from rcarkit.check_kernel import check_config
-from rcarkit.kconfig import load_config
-from rcarkit.profiles import load_catalog
+from rcarkit.kernel.check import check_config
+from rcarkit.kernel.config import load_config
+from rcarkit.kernel.profiles import load_catalog
 
 RCAR_H3_ADDED_BY_HAND = """
 CGROUP_FREEZER NETFILTER_XT_MATCH_IPVS IP_VS IP_VS_TAB_BITS IP_VS_SH_TAB_BITS

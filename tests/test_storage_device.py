@@ -1,4 +1,4 @@
-"""rcarkit.storage_device on fake /proc and /sys trees and on this machine.
+"""rcarkit.etcd.device on fake /proc and /sys trees and on this machine.
 
 The fake trees copy the layout of the kernel's sysfs (Documentation/ABI:
 /sys/dev/block/MAJ:MIN -> ../../devices/.../block/DISK[/PART], a partition
@@ -15,7 +15,7 @@ import subprocess
 import pytest
 
 from rcarkit.errors import RcarkitError
-from rcarkit.storage_device import describe_path, find_mount, read_mountinfo
+from rcarkit.etcd.device import describe_path, find_mount, read_mountinfo
 
 
 def _write(path, text):

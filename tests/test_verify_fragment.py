@@ -10,7 +10,7 @@ import pytest
 from conftest import REPO
 
 from rcarkit.errors import ConfigError
-from rcarkit.verify_fragment import read_fragment, verify_fragment
+from rcarkit.kernel.verify import read_fragment, verify_fragment
 
 pytest.importorskip("kconfiglib")
 

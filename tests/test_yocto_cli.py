@@ -38,7 +38,7 @@ _UNSET = re.compile(r"^# CONFIG_([A-Za-z0-9_]+) is not set$")
 
 def _cli(args, cwd):
     from typer.testing import CliRunner
-    from rcarkit.cli import app
+    from rcarkit.cli.app import app
     try:
         runner = CliRunner(mix_stderr=False)
     except TypeError:       # click >= 8.2 always separates stderr

@@ -47,9 +47,9 @@ def _oelint():
 
 
 def _report(config_name, proxy_mode=("ipvs",)):
-    from rcarkit.check_kernel import check_config, select_profiles
-    from rcarkit.kconfig import load_config
-    from rcarkit.profiles import load_catalog
+    from rcarkit.kernel.check import check_config, select_profiles
+    from rcarkit.kernel.config import load_config
+    from rcarkit.kernel.profiles import load_catalog
     catalog = load_catalog()
     profiles = select_profiles(catalog, None, proxy_mode=list(proxy_mode))
     config = load_config(str(CONFIGS / config_name))
@@ -57,8 +57,8 @@ def _report(config_name, proxy_mode=("ipvs",)):
 
 
 def _generate(directory, variant, force=False, **kw):
-    from rcarkit.fragment import plan_fragment
-    from rcarkit.yocto import generate_layer
+    from rcarkit.kernel.fragment import plan_fragment
+    from rcarkit.yocto.layer import generate_layer
     config_name, recipe, override, _ = VARIANTS[variant]
     report, catalog, config = _report(config_name)
     plan = plan_fragment(report, catalog, config=config)
@@ -220,7 +220,7 @@ def test_bbappend_adds_the_cfg_that_exists_scoped_to_the_override(layers, varian
 
 
 def test_cfg_is_the_fragment_plan(layers):
-    from rcarkit.fragment import plan_fragment
+    from rcarkit.kernel.fragment import plan_fragment
     report, catalog, config = _report(RCAR_414)
     plan = plan_fragment(report, catalog, config=config)
     cfg = Path(layers["linux-renesas"].spec.directory) / "recipes-kernel/linux/files/rcarkit-k8s.cfg"
@@ -268,7 +268,7 @@ def test_same_inputs_same_bytes(tmp_path, configs_dir):
 
 def _cli(args, cwd=None):
     from typer.testing import CliRunner
-    from rcarkit.cli import app
+    from rcarkit.cli.app import app
     try:
         runner = CliRunner(mix_stderr=False)
     except TypeError:       # click >= 8.2 always separates stderr
@@ -342,10 +342,10 @@ def test_templates_found_as_installed_package_data(tmp_path, configs_dir):
                     ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "yocto_layer", site / "rcarkit" / "yocto_layer")
     # the catalog is not under test here: the same directory as in-process
-    from rcarkit.profiles import profiles_dir
+    from rcarkit.kernel.profiles import profiles_dir
     env = dict(os.environ, PYTHONPATH=str(site), RCARKIT_PROFILES=profiles_dir())
     env.pop("RCARKIT_YOCTO_TEMPLATES", None)
-    code = ("import rcarkit.yocto as y; print(y.templates_dir())")
+    code = ("import rcarkit.yocto.layer as y; print(y.templates_dir())")
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=str(tmp_path),
                          capture_output=True, text=True, check=True).stdout.strip()
     assert out == str(site / "rcarkit" / "yocto_layer" / "templates")

@@ -25,9 +25,9 @@ BOARDS = [
 
 def main():
     sys.path.insert(0, str(REPO))
-    from rcarkit.check_kernel import check_config, select_profiles
-    from rcarkit.kconfig import load_config
-    from rcarkit.profiles import load_catalog
+    from rcarkit.kernel.check import check_config, select_profiles
+    from rcarkit.kernel.config import load_config
+    from rcarkit.kernel.profiles import load_catalog
     from rcarkit.render import render
     from rcarkit.files import atomic_write_text
 

@@ -5,10 +5,10 @@ fragment onto the base configuration and runs ``make olddefconfig``. A line
 whose dependencies are unmet is silently dropped there; Yocto's configuration
 audit does not warn about fragments from a plain ``SRC_URI``. This module
 simulates that step with the kernel tree's own Kconfig (through
-:mod:`rcarkit.kconfig_tree`, Kconfiglib) and reports every requested value
+:mod:`rcarkit.kernel.tree`, Kconfiglib) and reports every requested value
 that did not make it. Library use::
 
-    from rcarkit.verify_fragment import verify_fragment
+    from rcarkit.kernel.verify import verify_fragment
 
     report = verify_fragment("/usr/src/linux-source-6.1", "base.config",
                              "rcarkit-k8s.cfg", arch="arm64")
@@ -42,14 +42,14 @@ Statuses of the rows:
 
 Each dropped row says why (the unmet dependency expression, rendered by
 Kconfiglib) and what fixes it (the symbols to add, found by
-:meth:`rcarkit.kconfig_tree.KernelTree.fixes`). ``missing``, ``wrong-value``
+:meth:`rcarkit.kernel.tree.KernelTree.fixes`). ``missing``, ``wrong-value``
 and ``obsolete-skipped`` rows make the exit code 1.
 """
 
 import os
 
-from .errors import ConfigError, EXIT_FINDINGS, EXIT_OK
-from .report import Finding, Group, Report, MISSING, OK, OBSOLETE, WARNING, WRONG
+from rcarkit.errors import ConfigError, EXIT_FINDINGS, EXIT_OK
+from rcarkit.report import Finding, Group, Report, MISSING, OK, OBSOLETE, WARNING, WRONG
 
 DROPPED = (MISSING, WRONG, OBSOLETE)
 
@@ -97,7 +97,7 @@ class FragmentVerifyReport(Report):
 
 def read_fragment(path):
     """``[(symbol, value, line)]`` of a fragment file; ConfigError on bad input."""
-    from .kconfig_tree import parse_assignments
+    from rcarkit.kernel.tree import parse_assignments
     try:
         with open(path, "r", encoding="utf-8", errors="strict") as fh:
             text = fh.read()
@@ -129,11 +129,11 @@ def read_fragment(path):
 def verify_fragment(kernel_src, base, fragment, arch="arm64"):
     """Simulate merge + olddefconfig of ``fragment`` onto ``base``; a FragmentVerifyReport.
 
-    ``base`` is a path (any format :func:`rcarkit.kconfig.load_config` reads,
+    ``base`` is a path (any format :func:`rcarkit.kernel.config.load_config` reads,
     a full .config or a defconfig) or a KernelConfig.
     """
-    from .kconfig import KernelConfig, load_config
-    from .kconfig_tree import Unsatisfiable, config_text, format_line, load_tree
+    from rcarkit.kernel.config import KernelConfig, load_config
+    from rcarkit.kernel.tree import Unsatisfiable, config_text, format_line, load_tree
     if isinstance(base, KernelConfig):
         base_config = base
     else:
@@ -191,7 +191,7 @@ def verify_fragment(kernel_src, base, fragment, arch="arm64"):
     line = "%s + %s: Linux %s %s, %d fragment values, Kconfig from %s" % (
         base_config.source, fragment, tree.kernel_version, arch, len(wanted), tree.srctree)
     notes = []
-    from .kconfig import KernelVersion
+    from rcarkit.kernel.config import KernelVersion
     tree_version = KernelVersion.parse(tree.kernel_version)
     if base_config.version is not None and tree_version is not None and \
             tuple(base_config.version)[:2] != tuple(tree_version)[:2]:

@@ -25,8 +25,8 @@ from the kernel's own Makefiles (``obj-$(CONFIG_X) += name.o``) by
 import io
 import os
 
-from .errors import RcarkitError
-from .kconfig import KernelVersion
+from rcarkit.errors import RcarkitError
+from rcarkit.kernel.config import KernelVersion
 
 MODULE_SUFFIXES = (".ko", ".ko.xz", ".ko.gz", ".ko.zst")
 #: Largest module file read (after decompression); real ones are < 10 MiB.
@@ -61,7 +61,7 @@ class ModuleMap:
 
     @classmethod
     def load(cls, directory=None):
-        from .profiles import _load_toml, profiles_dir
+        from rcarkit.kernel.profiles import _load_toml, profiles_dir
         path = os.path.join(directory or profiles_dir(), "kernel-modules.toml")
         if not os.path.isfile(path) and directory:  # a --profiles-dir without one
             path = os.path.join(profiles_dir(), "kernel-modules.toml")

@@ -1,8 +1,8 @@
 """Measure a directory's fdatasync latency the way etcd's WAL uses the disk.
 
 ``measure_path(path)`` returns a :class:`PathMeasurement`: the storage device
-(:mod:`rcarkit.storage_device`), the latency statistics
-(:class:`rcarkit.fsync_stats.FsyncStats`) and why sampling stopped.
+(:mod:`rcarkit.etcd.device`), the latency statistics
+(:class:`rcarkit.etcd.stats.FsyncStats`) and why sampling stopped.
 
 What etcd does (etcd-io/etcd, server/storage/wal/wal.go)
 =========================================================
@@ -30,7 +30,7 @@ fio guidance: ``fio --rw=write --ioengine=sync --fdatasync=1 --size=22m
 each sync alone with ``time.perf_counter_ns`` (monotonic, ns resolution).
 
 Sampling stops (``stopped_because``) when the statistics have ``decided`` every
-threshold (:class:`rcarkit.fsync_stats.AdaptiveStop`), at ``max-time`` or at
+threshold (:class:`rcarkit.etcd.stats.AdaptiveStop`), at ``max-time`` or at
 ``max-bytes``; the fio engine runs its fixed ``size``.
 
 The fio engine
@@ -46,7 +46,7 @@ bounded by fio's own ``--runtime`` (without ``--time_based``, fio stops at
 ``--size`` or the runtime, whichever comes first) and a subprocess timeout.
 ``json+`` is plain JSON plus every latency bin, so the fio result carries
 exact confidence intervals and a histogram too
-(:func:`rcarkit.fio_json.fio_sync_stats`); the percentile list adds the
+(:func:`rcarkit.etcd.fio.fio_sync_stats`); the percentile list adds the
 intervals' order statistics for readers of the raw output. fio is killed if
 we are interrupted. ``engine="auto"`` picks fio when ``fio`` is on PATH, else
 ours (fio always runs its whole size: minutes on a slow eMMC).
@@ -85,8 +85,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 from rcarkit.errors import RcarkitError
-from rcarkit.fsync_stats import AdaptiveStop, FsyncStats, ci_ranks, threshold_label
-from rcarkit.storage_device import StorageDevice, describe_path
+from rcarkit.etcd.stats import AdaptiveStop, FsyncStats, ci_ranks, threshold_label
+from rcarkit.etcd.device import StorageDevice, describe_path
 
 __all__ = [
     "PathMeasurement",
@@ -359,7 +359,7 @@ def fio_percentile_list(expected_count: int) -> List[float]:
 
 def _run_fio(tmpdir: str, block_size: int, max_time: float, max_bytes: int,
              progress: Optional[ProgressCallback] = None):
-    from rcarkit.fio_json import parse_fio_json, fio_sync_stats  # lazy
+    from rcarkit.etcd.fio import parse_fio_json, fio_sync_stats  # lazy
 
     expected = max_bytes // block_size
     cmd = fio_command(tmpdir, block_size, max_bytes, max_time, fio_percentile_list(expected))

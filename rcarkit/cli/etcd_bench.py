@@ -1,7 +1,7 @@
 """``rcarkit etcd-bench``: measure storage the way etcd's WAL uses it, recommend.
 
-The command parses its options, calls the library (:mod:`rcarkit.etcd_bench`,
-:mod:`rcarkit.peer_rtt`, :mod:`rcarkit.etcd_advice`, :mod:`rcarkit.etcd_emit`,
+The command parses its options, calls the library (:mod:`rcarkit.etcd.bench`,
+:mod:`rcarkit.etcd.peer`, :mod:`rcarkit.etcd.advice`, :mod:`rcarkit.etcd.emit`,
 all imported inside the command so other commands never pay for them) and
 renders the result: an 80-column table (per PATH: device, sample count,
 p50/p90/p99 with its 95 % interval/p99.9/max and a compact histogram; then the
@@ -24,7 +24,7 @@ from typing import List, Optional
 
 import typer
 
-from .cli_common import check_choice, emit, fail, user_errors
+from rcarkit.cli.common import check_choice, emit, fail, user_errors
 
 HELP = (
     "Measure fdatasync latency the way etcd's WAL uses the disk (preallocated file, "
@@ -93,13 +93,14 @@ def etcd_bench_cmd(
 
 def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
          emit_dir, kubeadm_api, force, fmt):
-    from . import etcd_advice, etcd_bench
-    from .peer_rtt import measure_peer, parse_peer
+    from rcarkit.etcd import advice as etcd_advice
+    from rcarkit.etcd import bench as etcd_bench
+    from rcarkit.etcd.peer import measure_peer, parse_peer
 
     if peer is not None:
         parse_peer(peer)  # bad HOST:PORT fails before minutes of measuring
     if emit_dir is not None:
-        from .etcd_emit import check_emit_dir
+        from rcarkit.etcd.emit import check_emit_dir
         check_emit_dir(emit_dir, force=force)  # a file, or hand edits: refuse before measuring
     targets = [str(p) for p in paths] if paths else [
         DEFAULT_DATA_DIR if os.path.isdir(DEFAULT_DATA_DIR) else os.getcwd()]
@@ -131,8 +132,8 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
     written: List[str] = []
     emit_error = None
     if emit_dir is not None:
-        from .errors import RcarkitError
-        from .etcd_emit import write_emit_dir
+        from rcarkit.errors import RcarkitError
+        from rcarkit.etcd.emit import write_emit_dir
         try:
             written = write_emit_dir(rec, emit_dir, api=kubeadm_api, force=force)
         except RcarkitError as exc:  # still show the measurement, then fail

@@ -7,7 +7,7 @@ Only the live root (``/``) also asks the kernel directly (psutil for swap,
 is never mixed with the machine running the check.
 
 Each ``probe_*`` function returns plain data (dicts, lists); judging it is
-:mod:`rcarkit.check_node`'s job.
+:mod:`rcarkit.node.check`'s job.
 """
 
 import os

@@ -1,6 +1,6 @@
 """The ``rcarkit yocto-layer`` command: check a kernel config, write a meta-layer.
 
-The library is :mod:`rcarkit.yocto` (imported when the command runs, so
+The library is :mod:`rcarkit.yocto.layer` (imported when the command runs, so
 ``check-kernel`` never pays for jinja2). The same layer comes out of
 ``rcarkit check-kernel --emit-layer DIR``.
 """
@@ -10,7 +10,7 @@ from typing import List, Optional
 
 import typer
 
-from .cli_common import (CNI_OPTION, DEFCONFIG_OPTION, FORCE_OPTION, KERNEL_RECIPE_OPTION,
+from rcarkit.cli.common import (CNI_OPTION, DEFCONFIG_OPTION, FORCE_OPTION, KERNEL_RECIPE_OPTION,
                          KERNEL_SRC_OPTION, KERNEL_VERSION_OPTION, LAYER_SERIES_OPTION,
                          MACHINE_OVERRIDE_OPTION, PROFILES_DIR_OPTION, PROFILE_OPTION,
                          PROXY_MODE_OPTION, RUNTIME_OPTION, check_choice, choose_profiles, emit,
@@ -55,19 +55,19 @@ def yocto_layer_cmd(
 ):
     check_choice(fmt, ("table", "json"), "--format")
     with user_errors():
-        from . import yocto
+        from rcarkit.yocto import layer as yocto
         # validate the layer options before reading anything
         yocto.layer_spec(output, kernel_recipe, machine_override, layer_series)
         if kernel_src is not None and not kernel_src.is_dir():
-            from .errors import RcarkitError
+            from rcarkit.errors import RcarkitError
             raise RcarkitError("not a directory", path=kernel_src,
                                hint="--kernel-src takes a kernel source tree")
-        from .check_kernel import check_config
+        from rcarkit.kernel.check import check_config
         catalog, profiles = choose_profiles(profiles_dir, profile, cni, runtime, proxy_mode,
                                             all_profiles)
         cfg = read_kernel_config(config, kernel_version, defconfig)
         report = check_config(cfg, profiles, catalog)
-        from .fragment import plan_fragment
+        from rcarkit.kernel.fragment import plan_fragment
         plan = plan_fragment(report, catalog, kernel_src=str(kernel_src) if kernel_src else None,
                              config=cfg)
         result = yocto.generate_layer(report, catalog, output, kernel_recipe=kernel_recipe,

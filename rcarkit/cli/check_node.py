@@ -1,6 +1,6 @@
 """The ``check-node`` command: is this running board ready for kubeadm?
 
-The library is :mod:`rcarkit.check_node`; it is imported only when the command
+The library is :mod:`rcarkit.node.check`; it is imported only when the command
 runs (it pulls in pyelftools and psutil).
 """
 
@@ -10,7 +10,7 @@ from typing import List, Optional
 
 import typer
 
-from .cli_common import (CNI_OPTION, PROFILE_OPTION, PROFILES_DIR_OPTION, PROXY_MODE_OPTION,
+from rcarkit.cli.common import (CNI_OPTION, PROFILE_OPTION, PROFILES_DIR_OPTION, PROXY_MODE_OPTION,
                          RUNTIME_OPTION, check_choice, choose_profiles, emit, fail, user_errors)
 
 HELP = (
@@ -57,7 +57,7 @@ def register(app):
         if not root.is_dir():
             fail("%s: --root is not a directory" % root)
         with user_errors():
-            from .check_node import check_node
+            from rcarkit.node.check import check_node
             catalog, profiles = choose_profiles(profiles_dir, profile, cni, runtime, proxy_mode)
             result = check_node(root=str(root), role=role, profiles=profiles, catalog=catalog,
                                 config_path=str(config) if config is not None else None,
@@ -65,9 +65,9 @@ def register(app):
                                 profiles_dir=str(profiles_dir) if profiles_dir else None)
             written = []
             if emit_dir is not None:
-                from .node_fixes import write_fixes
+                from rcarkit.node.fixes import write_fixes
                 written = write_fixes(result, str(emit_dir), force=force)
-            from .render import render
+            from rcarkit.render import render
             emit(render(result.report, fmt, only_missing))
             for path in written:
                 if os.path.exists(path):

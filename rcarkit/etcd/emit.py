@@ -43,6 +43,9 @@ says which v1beta4 timeouts cannot be expressed.
 
 The YAML is written by hand (no YAML library at run time); every string is a
 double-quoted scalar, which YAML reads exactly as JSON does.
+
+Long because each emitted file (kubeadm v1beta4/v1beta3, systemd units,
+README) is written here next to the field list it was checked against.
 """
 
 import json
@@ -50,10 +53,10 @@ import os
 import textwrap
 from typing import Dict, List
 
-from .errors import RcarkitError
-from .etcd_advice import (DEFAULT_ETCD_DATA_DIR, DEFAULT_SNAPSHOT_DIR, EXTERNAL, LOCAL_DEFAULTS,
+from rcarkit.errors import RcarkitError
+from rcarkit.etcd.advice import (DEFAULT_ETCD_DATA_DIR, DEFAULT_SNAPSHOT_DIR, EXTERNAL, LOCAL_DEFAULTS,
                           LOCAL_RAISED, TMPFS)
-from .files import GeneratedTree
+from rcarkit.files import GeneratedTree
 
 __all__ = ["emit_files", "write_emit_dir", "check_emit_dir", "systemd_escape_path",
            "mount_unit_name",

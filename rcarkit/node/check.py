@@ -23,11 +23,11 @@ mounted image / fixture tree with ``--root``) and returns a
 
 Library use::
 
-    from rcarkit.check_node import check_node
+    from rcarkit.node.check import check_node
     result = check_node(root="/", role="control-plane")
     result.report.exit_code      # 0 ready, 1 something to change
     result.fixes                 # NodeFixes: sysctls, modules, cmdline, packages
-    write_fixes(result, "out/")  # rcarkit.node_fixes
+    write_fixes(result, "out/")  # rcarkit.node.fixes
 
 ``--format json`` is the check-kernel document (``options``, ``summary``,
 ``verdict``, ``exit_code``; ``profile`` is the group name above) plus:
@@ -54,8 +54,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List
 
-from .errors import RcarkitError
-from .report import Finding, Group, Report, OK, MISSING, WRONG, WARNING, UNKNOWN
+from rcarkit.errors import RcarkitError
+from rcarkit.report import Finding, Group, Report, OK, MISSING, WRONG, WARNING, UNKNOWN
 
 ROLES = ("control-plane", "worker")
 
@@ -148,7 +148,7 @@ _DNS1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z
 
 @dataclass
 class NodeFixes:
-    """What to change, as data: rendered into files by :mod:`rcarkit.node_fixes`."""
+    """What to change, as data: rendered into files by :mod:`rcarkit.node.fixes`."""
     sysctls: Dict[str, str] = field(default_factory=dict)       # to set (all recommended)
     sysctls_wrong: List[str] = field(default_factory=list)      # wrong now
     modules_load: List[str] = field(default_factory=list)       # modules-load.d entries
@@ -204,11 +204,11 @@ class _Checker:
         self.notes = []
         self.groups = []
         self.kernel_report = None
-        from . import node_modules
+        from rcarkit.node import modules as node_modules
         self.nm = node_modules
         self.tree = node_modules.ModuleTree(node.path, release) if release else None
         self.loaded = node_modules.loaded_modules(node.path)
-        from . import node_probe
+        from rcarkit.node import probe as node_probe
         self.node_probe = node_probe
 
     # -- helpers -------------------------------------------------------------
@@ -250,7 +250,7 @@ class _Checker:
                          "built-in options and =m modules cannot be checked",
                          note="pass --config, or build with CONFIG_IKCONFIG_PROC=y")
             return
-        from .check_kernel import check_config
+        from rcarkit.kernel.check import check_config
         self.kernel_report = report = check_config(self.config, self.profiles, self.catalog)
         failing = [f for f in report.findings() if f.failing]
         merged = {}
@@ -276,7 +276,7 @@ class _Checker:
 
     def module_symbols(self):
         """``[(symbol, required, profile)]`` of rules satisfied by an ``=m`` symbol."""
-        from .profiles import Expect
+        from rcarkit.kernel.profiles import Expect
         wanted = []
         seen = {}
         if self.kernel_report is None:
@@ -504,7 +504,7 @@ class _Checker:
                 self.finding(g, "cgroup %s" % name, "enabled", actual,
                              MISSING, is_req, reason, sources=srcs,
                              note=note)
-        from .kconfig import KernelVersion
+        from rcarkit.kernel.config import KernelVersion
         kver = KernelVersion.parse(self.release)
         if version == "v2" and kver is not None and kver < (5, 2, 0):
             self.finding(g, "cgroup freezer", "cgroup.freeze (5.2+)", "kernel %s" % (kver,), MISSING,
@@ -891,7 +891,7 @@ class _Checker:
 
 def select_node_profiles(catalog, profile=None, cni=None, runtime=None, proxy_mode=None,
                          all_profiles=False):
-    from .check_kernel import select_profiles
+    from rcarkit.kernel.check import select_profiles
     return select_profiles(catalog, profile, cni=cni, runtime=runtime, proxy_mode=proxy_mode,
                            all_profiles=all_profiles)
 
@@ -908,14 +908,14 @@ def check_node(root="/", role="control-plane", profiles=None, catalog=None, conf
                kernel_release=None, profiles_dir=None):
     """Check the node under ``root``; returns a :class:`NodeCheck`.
 
-    ``profiles`` is a list of :class:`rcarkit.profiles.Profile` (default: the
+    ``profiles`` is a list of :class:`rcarkit.kernel.profiles.Profile` (default: the
     default set). ``config_path`` None means ROOT/proc/config.gz, then
     ROOT/boot/config-<release>; an explicit path that cannot be read raises
     :class:`rcarkit.errors.ConfigError`.
     """
-    from . import node_probe
-    from .kconfig import load_config
-    from .node_modules import ModuleMap
+    from rcarkit.node import probe as node_probe
+    from rcarkit.kernel.config import load_config
+    from rcarkit.node.modules import ModuleMap
     if role not in ROLES:
         raise RcarkitError("--role must be one of %s, not %r" % (", ".join(ROLES), role))
     root = os.fspath(root)
@@ -924,7 +924,7 @@ def check_node(root="/", role="control-plane", profiles=None, catalog=None, conf
                            "directory (a mounted image)")
     node = node_probe.NodeRoot(root)
     if catalog is None:
-        from .profiles import load_catalog
+        from rcarkit.kernel.profiles import load_catalog
         catalog = load_catalog(profiles_dir)
     if profiles is None:
         profiles = select_node_profiles(catalog)

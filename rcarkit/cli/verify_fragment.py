@@ -1,6 +1,6 @@
 """The ``rcarkit verify-fragment`` command: does a .cfg fragment survive olddefconfig?
 
-The library is :mod:`rcarkit.verify_fragment` (imported when the command runs;
+The library is :mod:`rcarkit.kernel.verify` (imported when the command runs;
 it needs Kconfiglib and a kernel tree).
 """
 
@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from .cli_common import check_choice, emit, user_errors
+from rcarkit.cli.common import check_choice, emit, user_errors
 
 HELP = (
     "Simulate what kernel-yocto.bbclass and merge_config.sh do with a configuration "
@@ -41,11 +41,11 @@ def verify_fragment_cmd(
 ):
     check_choice(fmt, ("table", "json", "markdown"), "--format")
     with user_errors():
-        from .verify_fragment import verify_fragment
+        from rcarkit.kernel.verify import verify_fragment
         report = verify_fragment(kernel_src, base, fragment, arch=arch)
         if write_config is not None:
-            from .files import atomic_write_text
+            from rcarkit.files import atomic_write_text
             atomic_write_text(write_config, report.final_text)
-        from .render import render
+        from rcarkit.render import render
         emit(render(report, fmt))
         raise typer.Exit(report.exit_code)

@@ -50,8 +50,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from .errors import ProfileError
-from .kconfig import KernelVersion
+from rcarkit.errors import ProfileError
+from rcarkit.kernel.config import KernelVersion
 
 PROFILE_KINDS = ("core", "runtime", "proxy-mode", "cni", "storage")
 DEFAULT_PROFILES = ("k8s-core", "containerd", "kube-proxy-iptables", "flannel-vxlan")
@@ -69,7 +69,8 @@ def profiles_dir():
     env = os.environ.get("RCARKIT_PROFILES")
     if env:
         return env
-    here = os.path.dirname(os.path.abspath(__file__))
+    # this module is rcarkit/<domain>/x.py: the package is one level up
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for candidate in (os.path.join(os.path.dirname(here), "kconfig_profiles"),
                       os.path.join(here, "kconfig_profiles")):
         if os.path.isfile(os.path.join(candidate, "kernel-symbols.toml")):

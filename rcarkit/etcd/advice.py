@@ -1,9 +1,9 @@
 """Where etcd's data should live, and with which timeouts: the recommendation.
 
 ``recommend(measurements, peer=None, control_planes=1)`` turns the fdatasync
-measurements of one or more candidate PATHs (:class:`rcarkit.etcd_bench.PathMeasurement`)
+measurements of one or more candidate PATHs (:class:`rcarkit.etcd.bench.PathMeasurement`)
 and, optionally, the TCP round-trip times to a candidate etcd host
-(``--peer``, :mod:`rcarkit.peer_rtt`) into a :class:`Recommendation`: a
+(``--peer``, :mod:`rcarkit.etcd.peer`) into a :class:`Recommendation`: a
 verdict, the etcd ``--heartbeat-interval`` / ``--election-timeout`` to use, the
 kubeadm v1beta4 ``timeouts`` scaled to the board, and "why" lines that each
 cite the document their threshold comes from.
@@ -32,7 +32,7 @@ Verdicts
     No persistent PATH is acceptable, the cluster has ONE control plane and no
     ``--peer`` was measured: keep etcd's data directory on tmpfs (RAM). All
     etcd data is lost at every power cut or reboot; the emitted files
-    (:mod:`rcarkit.etcd_emit`) mitigate that with a periodic
+    (:mod:`rcarkit.etcd.emit`) mitigate that with a periodic
     ``etcdctl snapshot save`` to the persistent disk. Refused with two or more
     control planes: a simultaneous power loss would wipe every member at once.
 
@@ -69,6 +69,10 @@ kubeadm's v1beta4 defaults (4m, 4m, 1m, 2m, 5m, 5m) assume etcd's 1000 ms
 election timeout. The ones that wait on etcd are multiplied by
 ``election timeout / 1000 ms`` (between 1 and ``KUBEADM_TIMEOUT_SCALE_MAX``),
 see :func:`kubeadm_timeouts_for`.
+
+Long because every verdict rule sits next to the threshold it rests on and
+the document that sets it; splitting the rules from their citations would
+hide why a verdict was given.
 """
 
 import math
@@ -76,7 +80,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
-from .errors import EXIT_FINDINGS, EXIT_OK, RcarkitError
+from rcarkit.errors import EXIT_FINDINGS, EXIT_OK, RcarkitError
 
 __all__ = [
     "Recommendation", "PathAssessment", "recommend", "assess", "derive_timeouts",

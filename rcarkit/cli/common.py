@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from .errors import EXIT_USAGE, RcarkitError
+from rcarkit.errors import EXIT_USAGE, RcarkitError
 
 
 @contextlib.contextmanager
@@ -66,8 +66,8 @@ DEFCONFIG_OPTION = typer.Option(False, "--defconfig",
 
 def choose_profiles(profiles_dir, profile, cni, runtime, proxy_mode, all_profiles=False):
     """Load the catalog and resolve the profile options: ``(catalog, profiles)``."""
-    from .check_kernel import select_profiles
-    from .profiles import load_catalog
+    from rcarkit.kernel.check import select_profiles
+    from rcarkit.kernel.profiles import load_catalog
     catalog = load_catalog(str(profiles_dir) if profiles_dir else None)
     return catalog, select_profiles(catalog, profile, cni=cni, runtime=runtime,
                                     proxy_mode=proxy_mode, all_profiles=all_profiles)
@@ -75,7 +75,7 @@ def choose_profiles(profiles_dir, profile, cni, runtime, proxy_mode, all_profile
 
 def read_kernel_config(config, kernel_version=None, defconfig=False):
     """The KernelConfig at ``config`` (default: /proc/config.gz, then /boot)."""
-    from .kconfig import default_config_path, load_config
+    from rcarkit.kernel.config import default_config_path, load_config
     path = str(config) if config is not None else default_config_path()
     return load_config(path, kernel_version=kernel_version,
                        kind="defconfig" if defconfig else None)

@@ -5,8 +5,8 @@ A fragment line whose dependencies are unmet is silently dropped by
 merging). So a fragment is more than the list of missing options: it also
 carries the parents each option needs to survive. Library use::
 
-    from rcarkit.check_kernel import check_config, select_profiles
-    from rcarkit.fragment import plan_fragment
+    from rcarkit.kernel.check import check_config, select_profiles
+    from rcarkit.kernel.fragment import plan_fragment
 
     report = check_config(config, profiles, catalog)
     plan = plan_fragment(report, catalog)                    # data only
@@ -18,7 +18,7 @@ What goes in (:class:`FragmentEntry` ``kind``):
 ``requested``
     every option of the chosen profiles that check-kernel found missing or
     with a wrong value (required and optional rules, from
-    :func:`rcarkit.check_kernel.missing_symbols`). For an ``any_of`` rule the
+    :func:`rcarkit.kernel.check.missing_symbols`). For an ``any_of`` rule the
     first alternative that exists in the target kernel is used. ``y/m`` is
     written as ``y`` (built in: works without module packaging in the image),
     except when one of the option's parents is a module in the base (or is
@@ -48,14 +48,14 @@ Where the dependencies come from:
   ``impossible`` marks what the architecture cannot have. The file is
   generated from the 6.1 tree by ``tools/gen_kernel_depends.py`` (the file's
   header explains every key); ``note`` keys record where older kernels differ.
-* with ``kernel_src``, from the tree's own Kconfig via :mod:`rcarkit.kconfig_tree`
+* with ``kernel_src``, from the tree's own Kconfig via :mod:`rcarkit.kernel.tree`
   (Kconfiglib): the requested values are applied to the base configuration
   and olddefconfig is simulated until every value sticks, adding the parents
   it needs; options impossible for the architecture and symbols the tree does
   not define are marked and explained.
 
 The base configuration is needed to leave out satisfied dependencies. Pass it
-as ``config=`` (a :class:`rcarkit.kconfig.KernelConfig`); otherwise it is read
+as ``config=`` (a :class:`rcarkit.kernel.config.KernelConfig`); otherwise it is read
 again from the path the report names, and when that fails every dependency is
 listed.
 
@@ -64,6 +64,9 @@ same bytes): a header, one section per profile in report order, a comment
 line with the reason before each option, a section of dependencies commented
 ``needed by X``, and the skipped options as comments. No comment contains
 ``CONFIG_`` so merge_config.sh and Kconfig never mistake one for a setting.
+
+Long because planning (requested options, alternatives, dependencies from
+the shipped data) and rendering the ``.cfg`` share one entry model.
 """
 
 import os
@@ -71,14 +74,10 @@ import textwrap
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-from .errors import ProfileError, RcarkitError
-from .kconfig import tristate_level
-
-REQUESTED = "requested"
-DEPENDENCY = "dependency"
-IMPOSSIBLE = "impossible"
-OBSOLETE = "obsolete"
-KINDS = (REQUESTED, DEPENDENCY, IMPOSSIBLE, OBSOLETE)
+from rcarkit.errors import ProfileError, RcarkitError
+from rcarkit.kernel.config import tristate_level
+from rcarkit.kernel.fragment_entry import (  # noqa: F401 (re-exported)
+    DEPENDENCY, IMPOSSIBLE, KINDS, OBSOLETE, REQUESTED, FragmentEntry, quote_string)
 
 DEPENDS_FILE = "kernel-depends.toml"
 _DEPENDS_KEYS = {"type", "prompt", "depends", "needs", "any_of", "limits", "selected_by",
@@ -86,32 +85,6 @@ _DEPENDS_KEYS = {"type", "prompt", "depends", "needs", "any_of", "limits", "sele
                  "impossible", "note"}
 #: Guard against cycles in the dependency data.
 _MAX_DEPTH = 40
-
-
-@dataclass
-class FragmentEntry:
-    symbol: str                 # without CONFIG_
-    value: str                  # "y" | "m" | "n" | number | quoted string, as in .config
-    kind: str                   # requested | dependency | impossible | obsolete
-    profiles: List[str] = field(default_factory=list)
-    reason: str = ""
-    needed_by: List[str] = field(default_factory=list)
-    note: str = ""
-    expected: str = ""          # the profile's expectation (y, y/m, >=N ...), requested only
-    alternatives: List[str] = field(default_factory=list)   # any_of: the other candidates
-
-    def config_line(self):
-        """The line as it appears in a .config / fragment."""
-        if self.value == "n":
-            return "# CONFIG_%s is not set" % self.symbol
-        return "CONFIG_%s=%s" % (self.symbol, self.value)
-
-    def to_dict(self):
-        return {"symbol": self.symbol, "value": self.value, "kind": self.kind,
-                "profiles": list(self.profiles), "reason": self.reason,
-                "needed_by": list(self.needed_by), "note": self.note,
-                "alternatives": list(self.alternatives),
-                "line": self.config_line() if self.kind in (REQUESTED, DEPENDENCY) else None}
 
 
 @dataclass
@@ -251,7 +224,7 @@ _DEPENDS_CACHE = {}
 
 def load_depends(directory):
     """Read ``kernel-depends.toml`` from ``directory``; ProfileError when malformed."""
-    from .profiles import _load_toml, check_table
+    from rcarkit.kernel.profiles import _load_toml, check_table
     path = os.path.join(directory, DEPENDS_FILE)
     cached = _DEPENDS_CACHE.get(path)
     if cached is not None:
@@ -299,13 +272,6 @@ def value_for(expected, actual=None):
     return text
 
 
-def quote_string(value):
-    """A string symbol's value as .config writes it (double-quoted, escaped)."""
-    if len(value) >= 2 and value.startswith('"') and value.endswith('"'):
-        return value
-    return '"%s"' % value.replace("\\", "\\\\").replace('"', '\\"')
-
-
 def _base_config(report, config):
     """The checked configuration: ``config`` or re-read from the report's source."""
     if config is not None:
@@ -313,7 +279,7 @@ def _base_config(report, config):
     source = (report.subject.get("config") or {}).get("source")
     if not source or source == "-" or not os.path.isfile(str(source)):
         return None
-    from .kconfig import load_config
+    from rcarkit.kernel.config import load_config
     try:
         return load_config(source, kernel_version=report.subject.get("kernel_version"))
     except RcarkitError:
@@ -331,7 +297,7 @@ def requested_entries(report):
     no alternative left in this kernel is obsolete there and never fails, so it
     does not reach the fragment.
     """
-    from .check_kernel import missing_symbols
+    from rcarkit.kernel.check import missing_symbols
     entries = []
     seen = {}
     for sym, expected, findings in missing_symbols(report):
@@ -368,7 +334,7 @@ def plan_fragment(report, catalog, kernel_src=None, arch=None, config=None):
     entries = requested_entries(report)
     notes = []
     if kernel_src is not None:
-        from .kconfig_tree import load_tree
+        from rcarkit.kernel.tree import load_tree
         tree = load_tree(kernel_src, arch=arch or "arm64")
         entries, tree_notes = tree.resolve_entries(entries, config)
         notes.extend(tree_notes)
@@ -389,7 +355,7 @@ def plan_fragment(report, catalog, kernel_src=None, arch=None, config=None):
         notes.append("base configuration not available: every dependency is listed, "
                      "including those it may already satisfy")
     elif config.version is not None and dep_version:
-        from .kconfig import KernelVersion
+        from rcarkit.kernel.config import KernelVersion
         other = KernelVersion.parse(dep_version)
         if other is not None and tuple(other)[:2] != tuple(config.version)[:2]:
             notes.append("the configuration is Linux %s, the dependencies come from Linux %s: "

@@ -26,12 +26,16 @@ Every failure raises :class:`rcarkit.errors.ConfigError` naming the file (and
 the line, where there is one) and what to do about it. Decompression is capped
 (:data:`MAX_CONFIG_BYTES` for a configuration, :data:`MAX_IMAGE_BYTES` for a
 kernel image), so a decompression bomb is an error, not an out-of-memory kill.
+
+Long because every input format a board keeps its config in (plain,
+gzip/xz/bzip2/zstd, IKCONFIG inside vmlinux/Image/zImage) is read here with
+one set of caps; splitting the formats would split the caps.
 """
 
 import os
 import re
 
-from .errors import ConfigError
+from rcarkit.errors import ConfigError
 
 #: Largest configuration text we accept after decompression (real ones are
 #: 100-300 KiB).

@@ -1,9 +1,9 @@
 """The ``rcarkit`` command line (typer). Commands live in thin modules:
 
 * ``check-kernel`` here,
-* ``yocto-layer`` and ``verify-fragment`` in :mod:`rcarkit.cli_yocto`,
-* ``etcd-bench`` in :mod:`rcarkit.cli_etcd`,
-* ``check-node`` in :mod:`rcarkit.cli_node`.
+* ``yocto-layer`` and ``verify-fragment`` in :mod:`rcarkit.cli.yocto_layer`,
+* ``etcd-bench`` in :mod:`rcarkit.cli.etcd_bench`,
+* ``check-node`` in :mod:`rcarkit.cli.check_node`.
 
 Only typer and the standard library are imported at start-up; each command
 imports its library when it runs, so ``check-kernel`` never pays for jinja2,
@@ -16,12 +16,12 @@ from typing import List, Optional
 
 import typer
 
-from .cli_common import (CNI_OPTION, DEFCONFIG_OPTION, FORCE_OPTION, KERNEL_RECIPE_OPTION,
+from rcarkit.cli.common import (CNI_OPTION, DEFCONFIG_OPTION, FORCE_OPTION, KERNEL_RECIPE_OPTION,
                          KERNEL_SRC_OPTION, KERNEL_VERSION_OPTION, LAYER_SERIES_OPTION,
                          MACHINE_OVERRIDE_OPTION, PROFILE_OPTION, PROFILES_DIR_OPTION,
                          PROXY_MODE_OPTION, RUNTIME_OPTION, check_choice, choose_profiles, emit,
                          fail, read_kernel_config, user_errors)
-from .errors import EXIT_USAGE
+from rcarkit.errors import EXIT_USAGE
 
 EXIT_CODES_HELP = ("Exit codes: 0 all required options present; 1 required options missing; "
                    "2 bad input or usage (one line on stderr).")
@@ -41,7 +41,7 @@ app = typer.Typer(
 
 def _version_callback(value: bool):
     if value:
-        from . import __version__
+        from rcarkit import __version__
         typer.echo("rcarkit %s" % __version__)
         raise typer.Exit(0)
 
@@ -98,24 +98,24 @@ def check_kernel_cmd(
                  % (", ".join(given), "is" if len(given) == 1 else "are"))
     with user_errors():
         if list_profiles:
-            from .profiles import load_catalog
+            from rcarkit.kernel.profiles import load_catalog
             emit(_render_profiles(load_catalog(str(profiles_dir) if profiles_dir else None), fmt))
             raise typer.Exit(0)
-        from .check_kernel import check_config
+        from rcarkit.kernel.check import check_config
         catalog, profiles = choose_profiles(profiles_dir, profile, cni, runtime, proxy_mode,
                                             all_profiles)
         cfg = read_kernel_config(config, kernel_version, defconfig)
         report = check_config(cfg, profiles, catalog)
         written = []
         if emit_fragment is not None or emit_layer is not None:
-            from . import yocto
+            from rcarkit.yocto import layer as yocto
             src = str(kernel_src) if kernel_src is not None else None
             written = yocto.write_outputs(report, catalog, fragment_path=emit_fragment,
                                           layer_dir=emit_layer, kernel_recipe=kernel_recipe,
                                           machine_override=machine_override,
                                           layer_series=layer_series, kernel_src=src,
                                           force=force, config=cfg)
-        from .render import render
+        from rcarkit.render import render
         emit(render(report, fmt, only_missing))
         for item in written:
             typer.echo("wrote %s" % item, err=True)
@@ -144,7 +144,10 @@ def _render_profiles(catalog, fmt):
 
 
 def _register_other_commands():
-    from . import cli_etcd, cli_node, cli_verify, cli_yocto
+    from rcarkit.cli import etcd_bench as cli_etcd
+    from rcarkit.cli import check_node as cli_node
+    from rcarkit.cli import verify_fragment as cli_verify
+    from rcarkit.cli import yocto_layer as cli_yocto
     for module in (cli_yocto, cli_verify, cli_etcd, cli_node):
         module.register(app)
 

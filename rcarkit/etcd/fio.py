@@ -2,7 +2,7 @@
 
 ``parse_fio_json(text, source)`` returns a :class:`FioResult`;
 ``fio_sync_stats(result)`` turns its fdatasync latencies into an
-:class:`rcarkit.fsync_stats.FsyncStats` (engine ``"fio"``).
+:class:`rcarkit.etcd.stats.FsyncStats` (engine ``"fio"``).
 
 The parts of fio's JSON we read
 ===============================
@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
 from rcarkit.errors import RcarkitError
-from rcarkit.fsync_stats import HISTOGRAM_BOUNDS, FsyncStats, ci_ranks
+from rcarkit.etcd.stats import HISTOGRAM_BOUNDS, FsyncStats, ci_ranks
 
 __all__ = ["FioLatency", "FioJob", "FioResult", "parse_fio_json", "load_fio_json",
            "fio_sync_stats", "percentile_rank"]
@@ -237,10 +237,10 @@ def percentile_rank(pct: float, count: int) -> int:
 def _ci_from_percentiles(lat: FioLatency, q: float, confidence: float):
     """Conservative CI from the reported percentiles.
 
-    The exact interval is ``(X(l), X(u))`` (:func:`rcarkit.fsync_stats.ci_ranks`).
+    The exact interval is ``(X(l), X(u))`` (:func:`rcarkit.etcd.stats.ci_ranks`).
     A reported percentile of rank ``r <= l`` is a valid (possibly wider) lower
     bound, one of rank ``r >= u`` a valid upper bound; we take the tightest.
-    ``rcarkit.etcd_bench`` asks fio for the exact ranks.
+    ``rcarkit.etcd.bench`` asks fio for the exact ranks.
     """
     n = lat.count
     lo_rank, hi_rank = ci_ranks(n, q, confidence)

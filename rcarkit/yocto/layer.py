@@ -15,7 +15,7 @@ current directory::
       COPYING.MIT
       .rcarkit-manifest.json                     what rcarkit wrote (hand-edit guard)
 
-The fragment comes from :func:`rcarkit.fragment.plan_fragment`: the missing and
+The fragment comes from :func:`rcarkit.kernel.fragment.plan_fragment`: the missing and
 wrong-valued options of the chosen profiles plus the dependencies they need to
 survive ``olddefconfig``.
 
@@ -51,6 +51,9 @@ still exactly as rcarkit wrote them.
 ``rcarkit check-kernel --emit-fragment FILE`` writes only the ``.cfg`` for
 ``scripts/kconfig/merge_config.sh``; both come from :func:`write_outputs`, which
 checks every target before it writes anything.
+
+Long because the layer writer checks every target before writing anything
+(all-or-nothing), and that check needs the whole file list in one place.
 """
 
 import os
@@ -59,7 +62,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import List, Tuple
 
-from .errors import RcarkitError
+from rcarkit.errors import RcarkitError
 
 FRAGMENT_NAME = "rcarkit-k8s.cfg"
 DEFAULT_LAYER_DIR = os.path.join("yocto_layer", "meta-rcarkit-k8s")
@@ -187,7 +190,7 @@ class LayerResult:
     files: List[str]                 # relative paths of every generated file, sorted
     changed: List[str]               # paths written this run (unchanged files are skipped)
     removed: List[str]               # stale generated files removed this run
-    plan: object                     # rcarkit.fragment.FragmentPlan
+    plan: object                     # rcarkit.kernel.fragment.FragmentPlan
 
     def to_dict(self):
         return {
@@ -263,7 +266,8 @@ def templates_dir():
     env = os.environ.get("RCARKIT_YOCTO_TEMPLATES")
     if env:
         return env
-    here = os.path.dirname(os.path.abspath(__file__))
+    # this module is rcarkit/<domain>/x.py: the package is one level up
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     for candidate in (os.path.join(os.path.dirname(here), "yocto_layer", "templates"),
                       os.path.join(here, "yocto_layer", "templates")):
         if os.path.isfile(os.path.join(candidate, "kernel.bbappend.j2")):
@@ -473,11 +477,11 @@ def render_layer(plan, report, spec, kernel_src=None):
 
 
 def plan_for(report, catalog, kernel_src=None, config=None):
-    """The FragmentPlan for ``report`` (lazy import of rcarkit.fragment).
+    """The FragmentPlan for ``report`` (lazy import of rcarkit.kernel.fragment).
 
     ``config`` is the checked KernelConfig; without it the fragment planner
     reads the config again from the path the report names."""
-    from .fragment import plan_fragment
+    from rcarkit.kernel.fragment import plan_fragment
     return plan_fragment(report, catalog, kernel_src=os.fspath(kernel_src) if kernel_src else None,
                          config=config)
 
@@ -486,7 +490,7 @@ def generate_layer(report, catalog, directory=None, kernel_recipe=DEFAULT_KERNEL
                    machine_override=None, layer_series=None, kernel_src=None, force=False,
                    plan=None):
     """Write the layer for ``report`` into ``directory``; return a LayerResult."""
-    from .files import GeneratedTree
+    from rcarkit.files import GeneratedTree
     spec = layer_spec(directory, kernel_recipe, machine_override, layer_series)
     if plan is None:
         plan = plan_for(report, catalog, kernel_src)
@@ -507,7 +511,7 @@ def write_outputs(report, catalog, fragment_path=None, layer_dir=None,
     once, check every target (layer options, a file where the layer directory
     goes, hand edits, a directory where the fragment goes) and only then write,
     so a refusal leaves nothing half-written. Return the paths that changed."""
-    from .files import GeneratedTree, check_single, write_single
+    from rcarkit.files import GeneratedTree, check_single, write_single
     spec = None
     if layer_dir is not None:
         spec = layer_spec(layer_dir, kernel_recipe, machine_override, layer_series)

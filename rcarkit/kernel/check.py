@@ -2,9 +2,9 @@
 
 Library use::
 
-    from rcarkit.kconfig import load_config
-    from rcarkit.profiles import load_catalog
-    from rcarkit.check_kernel import check_config, select_profiles
+    from rcarkit.kernel.config import load_config
+    from rcarkit.kernel.profiles import load_catalog
+    from rcarkit.kernel.check import check_config, select_profiles
 
     catalog = load_catalog()
     config = load_config("/proc/config.gz")
@@ -32,7 +32,7 @@ In a defconfig, an absent symbol takes its Kconfig default, so "missing" there
 is marked ``provisional``.
 """
 
-from .report import (Finding, Group, Report, OK, MISSING, WRONG, OBSOLETE, NOT_YET)
+from rcarkit.report import (Finding, Group, Report, OK, MISSING, WRONG, OBSOLETE, NOT_YET)
 
 
 def select_profiles(catalog, names=None, cni=None, runtime=None, proxy_mode=None, all_profiles=False):
@@ -41,7 +41,7 @@ def select_profiles(catalog, names=None, cni=None, runtime=None, proxy_mode=None
     With nothing given, the default set (k8s-core, containerd, kube-proxy-iptables,
     flannel-vxlan) is used; a shortcut replaces the default of its kind.
     """
-    from .profiles import DEFAULT_PROFILES
+    from rcarkit.kernel.profiles import DEFAULT_PROFILES
     if all_profiles:
         return list(catalog.profiles.values())
     chosen = [catalog.profile(n) for n in (names or [])]

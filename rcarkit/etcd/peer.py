@@ -18,7 +18,7 @@ etcd's ports through). Each connection is closed at once; nothing is sent.
   run stops there. If none succeeds the measurement raises
   :class:`rcarkit.errors.RcarkitError` (one line: the address and the error).
 
-The result's ``stats`` is an :class:`rcarkit.fsync_stats.FsyncStats` of the
+The result's ``stats`` is an :class:`rcarkit.etcd.stats.FsyncStats` of the
 round trips (seconds) with ``engine="tcp-rtt"``, so the recommendation treats
 it like the disk statistics (p99 and its confidence interval).
 
@@ -30,8 +30,8 @@ import time
 from dataclasses import dataclass, field
 from typing import List, Tuple
 
-from .errors import RcarkitError
-from .fsync_stats import FsyncStats
+from rcarkit.errors import RcarkitError
+from rcarkit.etcd.stats import FsyncStats
 
 __all__ = ["PeerMeasurement", "parse_peer", "measure_peer", "DEFAULT_COUNT",
            "DEFAULT_MAX_TIME", "DEFAULT_TIMEOUT"]

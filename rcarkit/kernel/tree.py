@@ -2,7 +2,7 @@
 
 Library use::
 
-    from rcarkit.kconfig_tree import load_tree
+    from rcarkit.kernel.tree import load_tree
 
     tree = load_tree("/usr/src/linux-source-6.1", arch="arm64")
     tree.kernel_version                  # "6.1.192", from the tree's Makefile
@@ -42,7 +42,11 @@ Resolution
     (``X86``), a promptless architecture symbol that is off, or needs another
     symbol *off* (``!X``) that the configuration has on.
     :meth:`KernelTree.resolve_entries` applies this to a fragment plan until
-    every value survives (see :mod:`rcarkit.fragment`).
+    every value survives (see :mod:`rcarkit.kernel.fragment`).
+
+Long because the Kconfiglib adapter (loading a tree, the ``modules``
+rewrite, the ``imply`` fix, simulating the merge) is one unit: each part
+relies on the state the others set up.
 """
 
 import contextlib
@@ -54,8 +58,8 @@ import subprocess
 import tempfile
 import threading
 
-from .errors import RcarkitError
-from .kconfig import tristate_level
+from rcarkit.errors import RcarkitError
+from rcarkit.kernel.config import tristate_level
 
 _MODULES_LINE = re.compile(r"^(\s*)modules(\s*(?:#.*)?)$")
 _ARCH_FROM_SRCARCH = {"x86_64": "x86", "i386": "x86", "aarch64": "arm64"}
@@ -686,7 +690,7 @@ class KernelTree:
         Returns ``(entries, notes)``. The state starts from ``config`` (a
         KernelConfig: its lines are loaded as the base) or the tree's defaults.
         """
-        from .fragment import FragmentEntry, REQUESTED, DEPENDENCY, IMPOSSIBLE, OBSOLETE
+        from rcarkit.kernel.fragment_entry import FragmentEntry, REQUESTED, DEPENDENCY, IMPOSSIBLE, OBSOLETE
         base = config_text(config) if config is not None else ""
         result = []
         wanted = []      # FragmentEntry objects that go into the fragment, in order
@@ -714,7 +718,7 @@ class KernelTree:
                     profiles=entry.profiles, reason=entry.reason, note=why))
                 continue
             if self.symbol(entry.symbol).orig_type == self._kconfiglib.STRING:
-                from .fragment import quote_string
+                from rcarkit.kernel.fragment_entry import quote_string
                 entry.value = quote_string(entry.value)
             wanted.append(entry)
         # y/m: m when the option's parents are modules in the base (nothing promoted)
