@@ -370,10 +370,32 @@ def test_loaded_module_without_file_is_a_warning(board):
 
 
 def test_no_lib_modules_at_all(board):
+    """One cause, one finding: the row names the directory and every module it takes away."""
     result = run_check(board(modules="none", loaded=()))
     mods = rows(result, "modules")
-    assert {f.status for f in mods.values()} == {"missing"}
+    assert list(mods) == ["/lib/modules/%s" % RELEASE]
+    row = mods["/lib/modules/%s" % RELEASE]
+    assert row.status == "missing" and row.required and row.actual == "absent"
+    for name in MODULE_PATHS:           # every =m module the fixture's config has
+        assert name in row.reason
     assert result.fixes.need_all_modules
+    # the verdict counts the cause once in the modules area
+    assert result.report.verdict().startswith("NOT READY: 2 required missing")  # + overlay/br_netfilter loaded
+
+
+def test_no_lib_modules_text_is_short(board, tmp_path):
+    """The CLI prints the cause once, not once per module (was 29 rows, 330 lines)."""
+    from typer.testing import CliRunner
+    from rcarkit.cli.app import app
+    root = board(modules="none", loaded=())
+    res = CliRunner().invoke(app, ["check-node", "--root", str(root)])
+    assert res.exit_code == 1
+    block = res.output.split("kernel modules for =m options")[1].split("\n\n")[0]
+    assert len(block.splitlines()) <= 12, block         # header, one row and its reason
+    doc = json.loads(CliRunner().invoke(app, ["check-node", "--root", str(root),
+                                              "--format", "json"]).output)
+    assert [o["option"] if "option" in o else o["name"] for o in doc["options"]
+            if o["profile"] == "modules"] == ["/lib/modules/%s" % RELEASE]
 
 
 def test_vermagic_mismatch(board):

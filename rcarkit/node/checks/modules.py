@@ -44,8 +44,9 @@ def check_modules(ctx):
                      "no option the profiles need is built as a module")
         return
     tree = ctx.tree
-    if tree is not None and not tree.exists:
-        ctx.fixes.need_all_modules = True
+    if tree is None or not tree.exists:
+        _no_module_tree(ctx, g, wanted)
+        return
     for sym, required, profile in wanted:
         paths = ctx.modmap.modules_for(sym, ctx.config.arch or ctx.arch,
                                         ctx.config.version, ctx.config)
@@ -68,6 +69,44 @@ def check_modules(ctx):
                 add_once(ctx.fixes.modules_load, ctx.nm.module_name(modpath))
 
 
+def _no_module_tree(ctx, g, wanted):
+    """No ``/lib/modules/<release>`` at all: one finding for the one cause.
+
+    Every ``=m`` module is missing for the same reason, so the area reports
+    the cause once (listing the modules it takes away) instead of a row per
+    module; modules loaded right now are named as such (they are gone after a
+    reboot all the same).
+    """
+    ctx.fixes.need_all_modules = True
+    names, symbols, loaded, required = [], [], [], False
+    for sym, req, profile in wanted:
+        paths = ctx.modmap.modules_for(sym, ctx.config.arch or ctx.arch,
+                                       ctx.config.version, ctx.config)
+        for modpath in paths:
+            name = ctx.nm.module_name(modpath)
+            if name in names:
+                continue
+            names.append(name)
+            symbols.append(sym)
+            required = required or req
+            if ctx.loaded is not None and name in ctx.loaded:
+                loaded.append(name)
+            else:
+                add_once(ctx.fixes.module_packages, ctx.nm.yocto_package(name))
+    directory = "/lib/modules/%s" % (ctx.release or "?")
+    missing = [n for n in names if n not in loaded]
+    reason = ("%d option(s) the profiles need are =m, and the image has no %s: modprobe "
+              "fails for every one of them (%s)" % (len(wanted), directory,
+                                                   ", ".join(missing or names)))
+    note = "Yocto: add kernel-modules to IMAGE_INSTALL (or install the kernel's modules)"
+    if loaded:
+        note = "loaded now, gone after a reboot: %s; %s" % (", ".join(loaded), note)
+    ctx.finding(g, directory, "present", "absent", MISSING if missing else WARNING,
+                required if missing else False, reason, note=note,
+                sources=src("kernel-modules-toml", "yocto-kernel-modules"),
+                symbols=tuple(symbols))
+
+
 def _check_one_module(ctx, g, sym, required, profile, modpath):
     name = ctx.nm.module_name(modpath)
     expected = "installed"
@@ -76,16 +115,6 @@ def _check_one_module(ctx, g, sym, required, profile, modpath):
     why_missing = ("CONFIG_%s=m (%s) but the module is not in the image: modprobe %s "
                    "fails and whatever needs it breaks" % (sym, profile, name))
     tree = ctx.tree
-    if tree is None or not tree.exists:
-        loaded = ctx.loaded is not None and name in ctx.loaded
-        status = OK if loaded else MISSING
-        ctx.finding(actual="loaded" if loaded else "no modules",
-                     status=status, reason=why_missing,
-                     note="no /lib/modules/%s in the image (Yocto: add kernel-modules to "
-                          "IMAGE_INSTALL)" % ctx.release if not loaded else "", **base)
-        if not loaded:
-            add_once(ctx.fixes.module_packages, ctx.nm.yocto_package(name))
-        return
     how, rel = tree.find(name)
     if how == "builtin":
         ctx.finding(actual="builtin", status=OK, reason="linked into the kernel image",
