@@ -115,3 +115,27 @@ def test_cycle_detector_can_fail(tmp_path, monkeypatch):
     graph = _graph()
     assert "rcarkit.kernel.b" in graph["rcarkit.kernel.a"]
     assert "rcarkit.kernel.a" in graph["rcarkit.kernel.b"]
+
+
+def test_public_api_in_the_package_docstring_resolves():
+    """Every :func:/:mod: the package docstring names exists (the manual stays true)."""
+    import importlib
+    import re
+    import rcarkit
+    doc = re.sub(r"\s+", "", rcarkit.__doc__)     # refs may be wrapped across lines
+    refs = re.findall(r":(func|mod):`(rcarkit[\w.]*)`", doc)
+    assert len(refs) >= 12
+    for kind, ref in refs:
+        if kind == "mod":
+            importlib.import_module(ref)
+            continue
+        module, name = ref.rsplit(".", 1)
+        assert hasattr(importlib.import_module(module), name), ref
+
+
+def test_python_dash_m_rcarkit_works():
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "rcarkit", "--version"], capture_output=True,
+                       text=True, cwd=str(PKG.parent))
+    assert r.returncode == 0 and r.stdout.startswith("rcarkit "), r
