@@ -21,7 +21,8 @@
 # Environment: RCARKIT_VENV (default: .venv beside this script); PYTHON (default python3).
 set -eu
 
-here=$(cd "$(dirname "$0")" && pwd)
+case $0 in */*) here=${0%/*} ;; *) here=. ;; esac
+here=$(cd "$here" && pwd)
 venv=${RCARKIT_VENV:-$here/.venv}
 case $venv in /*) ;; *) venv=$PWD/$venv ;; esac
 python=${PYTHON:-python3}

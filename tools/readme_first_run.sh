@@ -60,7 +60,7 @@ grep -q "bootstrapping pip" "$tmp/err1" || { cat "$tmp/err1" >&2; fail "command 
 tail -n 1 "$tmp/out1" | grep -q "^VERDICT: " || fail "command 1 printed no verdict"
 
 git clone -q "$repo" "$tmp/two"
-selection="-q -p no:cacheprovider tests/test_layout.py tests/test_yocto_cli.py"
+selection="-q -p no:cacheprovider tests/test_first_run.py tests/test_yocto_cli.py"
 echo "readme_first_run: command 2: $cmd2 $selection"
 (cd "$tmp/two" && "${clean_env[@]}" sh -c "$cmd2 $selection") >"$tmp/out2" 2>&1 \
     || { cat "$tmp/out2" >&2; fail "command 2 failed"; }
