@@ -259,6 +259,7 @@ def test_check_node_emit_removes_a_cmdline_addition_no_longer_needed(board, tmp_
 # -- etcd-bench: the serial console hangs up mid-run (cleanup on SIGHUP itself:
 # tests/test_etcd_bench.py::test_cleanup_on_real_stop_signal) ----------------
 
+@pytest.mark.signals
 def test_an_ignored_sighup_stays_ignored(tmp_path):
     """Under nohup SIGHUP is ignored: the run must not start dying on it."""
     import signal
@@ -387,7 +388,9 @@ def test_cli_refuses_a_too_small_second_path_for_fio_before_measuring(tmp_path, 
         subprocess.run(["umount", str(small)])
 
 
-def test_second_ctrl_c_during_cleanup_does_not_leave_the_temp_dir(tmp_path, monkeypatch):
+@pytest.mark.signals
+def test_second_ctrl_c_during_cleanup_does_not_leave_the_temp_dir(tmp_path, monkeypatch,
+                                                                  ctrl_c_raises):
     """A Ctrl-C that arrives while the temp dir is being removed (the user
     pressing it twice) is held until the directory is gone, then acts."""
     import os
