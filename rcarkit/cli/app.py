@@ -20,7 +20,8 @@ from rcarkit.cli.common import (CNI_OPTION, DEFCONFIG_OPTION, FORCE_OPTION, KERN
                          KERNEL_SRC_OPTION, KERNEL_VERSION_OPTION, LAYER_SERIES_OPTION,
                          MACHINE_OVERRIDE_OPTION, PROFILE_OPTION, PROFILES_DIR_OPTION,
                          PROXY_MODE_OPTION, RUNTIME_OPTION, check_choice, choose_profiles, emit,
-                         fail, read_kernel_config, user_errors)
+                         fail, next_step_text, read_kernel_config, selection_units,
+                         user_errors)
 from rcarkit.errors import EXIT_USAGE
 
 EXIT_CODES_HELP = ("Exit codes: 0 all required options present; 1 required options missing; "
@@ -115,8 +116,13 @@ def check_kernel_cmd(
                                           machine_override=machine_override,
                                           layer_series=layer_series, kernel_src=src,
                                           force=force, config=cfg)
-        from rcarkit.render import render
+        from rcarkit.render import render, width
         emit(render(report, fmt, only_missing))
+        if fmt == "table" and report.exit_code != 0 and emit_fragment is None \
+                and emit_layer is None:
+            emit(next_step_text(selection_units(config, profile, cni, runtime, proxy_mode,
+                                                all_profiles, kernel_version, defconfig,
+                                                profiles_dir), width()))
         for item in written:
             typer.echo("wrote %s" % item, err=True)
         raise typer.Exit(report.exit_code)
