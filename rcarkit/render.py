@@ -153,3 +153,138 @@ def render(report, fmt="table", only_missing=False):
     if fmt == "markdown":
         return render_markdown(report, only_missing)
     return render_table(report, only_missing)
+
+
+# --- several configs at once: one matrix, options x configs -----------------
+
+_CELL_LABEL = {"ok": "ok", "missing": "missing", "wrong-value": "wrong",
+               "obsolete-skipped": "obsolete", "not-applicable-for-version": "n/a-ver",
+               "warning": "warn", "unknown": "unknown"}
+
+
+def _cell(finding):
+    """A matrix cell: failing required options in capitals, as in the table."""
+    if finding is None:
+        return "-"
+    text = _CELL_LABEL.get(finding.status, finding.status)
+    if finding.failing and finding.required:
+        text = text.upper()
+    return text + ("?" if finding.provisional else "")
+
+
+def _matrix_rows(reports, only_missing):
+    """[(group, [(name, expected, required, [finding or None per report])])],
+    in the order of the first report that has each group and option."""
+    groups, order = {}, []
+    for index, report in enumerate(reports):
+        for group in report.groups:
+            if group.name not in groups:
+                groups[group.name] = (group, {})
+                order.append(group.name)
+            rows = groups[group.name][1]
+            for f in group.findings:
+                row = rows.setdefault(f.name, [f.name, f.expected, f.required,
+                                               [None] * len(reports)])
+                row[3][index] = f
+    out = []
+    for name in order:
+        group, rows = groups[name]
+        kept = [tuple(r) for r in rows.values()
+                if not only_missing or any(f is not None and f.failing for f in r[3])]
+        if kept:
+            out.append((group, kept))
+    return out
+
+
+def render_matrix(columns, fmt="table", only_missing=False):
+    """Several reports of the same check side by side: one row per option,
+    one column per report. ``columns`` is ``[(label, report)]``; the label
+    (the config as given) is printed once, in a numbered legend."""
+    labels = [label for label, _ in columns]
+    reports = [report for _, report in columns]
+    if fmt == "json":
+        return _matrix_json(labels, reports, only_missing)
+    if fmt == "markdown":
+        return _matrix_markdown(labels, reports, only_missing)
+    return _matrix_table(reports, only_missing)
+
+
+def _matrix_table(reports, only_missing):
+    total = width()
+    out = ["%d configs, one column each:" % len(reports)]
+    tag_w = len(str(len(reports)))
+    for i, report in enumerate(reports, 1):
+        out.extend(textwrap.wrap(report.subject_line, total,
+                                 initial_indent="  %*d  " % (tag_w, i),
+                                 subsequent_indent=" " * (4 + tag_w), break_on_hyphens=False))
+    for i, report in enumerate(reports, 1):
+        for note in report.notes:
+            out.extend(textwrap.wrap("note %d: %s" % (i, note), total,
+                                     subsequent_indent="      ", break_on_hyphens=False))
+    w_cell = max(7, tag_w)
+    for group, rows in _matrix_rows(reports, only_missing):
+        cells = [[_cell(f) for f in row[3]] for row in rows]
+        w_cell = max([w_cell] + [len(c) for r in cells for c in r])
+    heads = ["OPTION", "EXPECT"] + [str(i) for i in range(1, len(reports) + 1)]
+    any_rows = False
+    for group, rows in _matrix_rows(reports, only_missing):
+        any_rows = True
+        w_exp = min(10, max(len(heads[1]), max(len(r[1]) for r in rows)))
+        room = total - 2 - (1 + w_exp) - len(reports) * (1 + w_cell)
+        names = [r[0] + ("" if r[2] else " (opt)") for r in rows]
+        w_opt = max(12, min(room, 36, max(len(heads[0]), max(len(n) for n in names))))
+        widths = [w_opt, w_exp] + [w_cell] * len(reports)
+        out.append("")
+        out.append(_clip(group.title, total))
+        out.append(("  " + _row(heads, widths)).rstrip())
+        for name, row in zip(names, rows):
+            lines = [name] if len(name) <= w_opt else _option_lines(name, w_opt)
+            cols = [lines, _wrap(row[1], w_exp)] + [[_cell(f)] for f in row[3]]
+            for i in range(max(len(c) for c in cols)):
+                line = [c[i] if i < len(c) else "" for c in cols]
+                out.append(("  " + _row(line, widths)).rstrip())
+    if only_missing and not any_rows:
+        out += ["", "nothing missing"]
+    out += ["", "VERDICT:"]
+    for i, report in enumerate(reports, 1):
+        out.append("  %*d  %s" % (tag_w, i, report.verdict()))
+    return "\n".join(out) + "\n"
+
+
+def _matrix_markdown(labels, reports, only_missing):
+    from tabulate import tabulate
+    out = ["# rcarkit %s: %d configs" % (reports[0].command, len(reports)), ""]
+    for i, report in enumerate(reports, 1):
+        out.append("%d. `%s`" % (i, report.subject_line or labels[i - 1]))
+    out.append("")
+    for group, rows in _matrix_rows(reports, only_missing):
+        out += ["## %s" % group.title, ""]
+        table = [["`%s`" % r[0].replace("|", "\\|") + ("" if r[2] else " (opt)"), r[1]]
+                 + [_cell(f) for f in r[3]] for r in rows]
+        out.append(tabulate(table, headers=["option", "expected"]
+                            + [str(i) for i in range(1, len(reports) + 1)], tablefmt="github"))
+        out.append("")
+    out.append("**Verdicts:**")
+    out.append("")
+    out += ["%d. %s" % (i, r.verdict()) for i, r in enumerate(reports, 1)]
+    return "\n".join(out) + "\n"
+
+
+def _matrix_json(labels, reports, only_missing):
+    """``configs``: each config's own document (the one-config schema);
+    ``matrix``: one row per option with a status per config (null where the
+    config's check has no such row)."""
+    from rcarkit.report import SCHEMA_VERSION
+    docs = [json.loads(render_json(r, only_missing)) for r in reports]
+    for label, doc in zip(labels, docs):
+        doc["input"] = label
+    matrix = [{"profile": group.name, "option": name, "expected": expected,
+               "required": required,
+               "status": [f.status if f is not None else None for f in findings]}
+              for group, rows in _matrix_rows(reports, only_missing)
+              for name, expected, required, findings in rows]
+    data = {"schema_version": SCHEMA_VERSION, "command": reports[0].command,
+            "kind": "matrix", "inputs": labels, "configs": docs, "matrix": matrix,
+            "verdicts": [r.verdict() for r in reports],
+            "exit_code": max(r.exit_code for r in reports)}
+    return json.dumps(data, indent=2) + "\n"

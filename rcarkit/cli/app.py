@@ -56,14 +56,16 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version_cal
 @app.command("check-kernel", short_help="Which kernel options Kubernetes and the CNI lack.",
              help=(
     "Diff a kernel config against the option sets Kubernetes, the container runtime, "
-    "kube-proxy and the CNI need, and explain every gap. CONFIG defaults to "
+    "kube-proxy and the CNI need, and explain every gap; several CONFIGs give one "
+    "matrix (options x configs) to compare boards or BSP versions. CONFIG defaults to "
     "/proc/config.gz, then /boot/config-$(uname -r); it may be a .config, a defconfig, "
     "a gzip/xz/bzip2 file, a vmlinux or an Image/zImage/Image.gz with CONFIG_IKCONFIG. "
     "Default profiles: k8s-core, containerd, kube-proxy-iptables, flannel-vxlan. "
     + EXIT_CODES_HELP))
 def check_kernel_cmd(
-    config: Optional[Path] = typer.Argument(None, help="Kernel config or kernel image.",
-                                            show_default=False),
+    configs: Optional[List[Path]] = typer.Argument(
+        None, metavar="[CONFIG]...", show_default=False,
+        help="Kernel config or kernel image; several: one matrix, options x configs."),
     profile: Optional[List[str]] = PROFILE_OPTION,
     cni: Optional[List[str]] = CNI_OPTION,
     runtime: Optional[List[str]] = RUNTIME_OPTION,
@@ -88,6 +90,10 @@ def check_kernel_cmd(
     force: bool = FORCE_OPTION,
 ):
     check_choice(fmt, ("table", "json", "markdown"), "--format")
+    configs = list(configs or [])
+    if len(configs) > 1 and (emit_fragment is not None or emit_layer is not None):
+        fail("--emit-fragment and --emit-layer take one config, not %d" % len(configs))
+    config = configs[0] if configs else None
     if emit_fragment is None and emit_layer is None:
         given = [flag for flag, value in (("--kernel-recipe", kernel_recipe),
                                           ("--machine-override", machine_override),
@@ -105,6 +111,13 @@ def check_kernel_cmd(
         from rcarkit.kernel.check import check_config
         catalog, profiles = choose_profiles(profiles_dir, profile, cni, runtime, proxy_mode,
                                             all_profiles)
+        if len(configs) > 1:
+            from rcarkit.render import render_matrix
+            reports = [check_config(read_kernel_config(path, kernel_version, defconfig),
+                                    profiles, catalog) for path in configs]
+            emit(render_matrix([(str(path), report) for path, report in zip(configs, reports)],
+                               fmt, only_missing))
+            raise typer.Exit(max(report.exit_code for report in reports))
         cfg = read_kernel_config(config, kernel_version, defconfig)
         report = check_config(cfg, profiles, catalog)
         written = []
