@@ -5,6 +5,10 @@ profile, one line per option (status, option, expected, actual); a row that
 is not ``ok`` is followed by its reason in full, wrapped under the option, so
 the reason has the whole width. It ends with a one-line verdict. ``tabulate`` is imported only for
 Markdown (it is slow to import, and ``check-kernel`` must start fast).
+
+With ``color=True`` (the CLI passes it only for a table on a terminal, never
+with NO_COLOR or ``--no-color``) statuses and the verdict are coloured with
+ANSI codes added around the padded cells, so the layout is the same.
 """
 
 import json
@@ -22,6 +26,31 @@ _STATUS_LABEL = {
     "warning": "warn",
     "unknown": "unknown",
 }
+
+
+_RED, _YELLOW, _GREEN, _DIM, _RESET = "\033[1;31m", "\033[33m", "\033[32m", "\033[2m", "\033[0m"
+
+
+def _status_color(text):
+    """The colour of a status label or matrix cell (capitals = required)."""
+    word = text.split("(")[0].rstrip("?")
+    if word in ("MISSING", "WRONG"):
+        return _RED
+    if word in ("missing", "wrong", "warn", "unknown"):
+        return _YELLOW
+    if word == "ok":
+        return _GREEN
+    if word in ("obsolete", "n/a-ver"):
+        return _DIM
+    return ""
+
+
+def paint_verdict(text, color):
+    """The verdict, green when ready, red otherwise (when ``color``)."""
+    if not color:
+        return text
+    good = text.startswith(("READY", "OK"))
+    return "%s%s%s" % ("\033[1;32m" if good else _RED, text, _RESET)
 
 
 def width():
@@ -63,7 +92,7 @@ def _option_lines(name, size):
     return lines
 
 
-def render_table(report, only_missing=False):
+def render_table(report, only_missing=False, color=False):
     """Rows of STATUS, OPTION, EXPECT, ACTUAL; a failing or skipped row is
     followed by its reason (and note) wrapped under the option, so the reason
     gets the full width instead of a narrow column."""
@@ -92,7 +121,7 @@ def render_table(report, only_missing=False):
             cells = [[_label(f)], names, _wrap(f.expected, w_exp), _wrap(f.actual or "-", w_act)]
             for i in range(max(len(c) for c in cells)):
                 line = [c[i] if i < len(c) else "" for c in cells]
-                out.append(("  " + _row(line, widths)).rstrip())
+                out.append(("  " + _row(line, widths, (0,) if color else ())).rstrip())
             if f.status == "ok":
                 continue
             why = f.reason
@@ -103,12 +132,19 @@ def render_table(report, only_missing=False):
         out.append("")
         out.append("nothing missing")
     out.append("")
-    out.append("VERDICT: " + report.verdict())
+    out.append("VERDICT: " + paint_verdict(report.verdict(), color))
     return "\n".join(out) + "\n"
 
 
-def _row(cells, widths):
-    return " ".join(str(c).ljust(w) for c, w in zip(cells, widths))
+def _row(cells, widths, painted=()):
+    """Cells padded to ``widths``; those at the ``painted`` indexes get their
+    status colour around the text, the padding left plain."""
+    out = []
+    for i, (c, w) in enumerate(zip(cells, widths)):
+        text = str(c)
+        color = _status_color(text) if i in painted and text else ""
+        out.append(color + text + (_RESET if color else "") + " " * (w - len(text)))
+    return " ".join(out)
 
 
 def _clip(text, size):
@@ -147,12 +183,12 @@ def render_json(report, only_missing=False):
     return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
 
-def render(report, fmt="table", only_missing=False):
+def render(report, fmt="table", only_missing=False, color=False):
     if fmt == "json":
         return render_json(report, only_missing)
     if fmt == "markdown":
         return render_markdown(report, only_missing)
-    return render_table(report, only_missing)
+    return render_table(report, only_missing, color)
 
 
 # --- several configs at once: one matrix, options x configs -----------------
@@ -196,7 +232,7 @@ def _matrix_rows(reports, only_missing):
     return out
 
 
-def render_matrix(columns, fmt="table", only_missing=False):
+def render_matrix(columns, fmt="table", only_missing=False, color=False):
     """Several reports of the same check side by side: one row per option,
     one column per report. ``columns`` is ``[(label, report)]``; the label
     (the config as given) is printed once, in a numbered legend."""
@@ -206,10 +242,10 @@ def render_matrix(columns, fmt="table", only_missing=False):
         return _matrix_json(labels, reports, only_missing)
     if fmt == "markdown":
         return _matrix_markdown(labels, reports, only_missing)
-    return _matrix_table(reports, only_missing)
+    return _matrix_table(reports, only_missing, color)
 
 
-def _matrix_table(reports, only_missing):
+def _matrix_table(reports, only_missing, color=False):
     total = width()
     out = ["%d configs, one column each:" % len(reports)]
     tag_w = len(str(len(reports)))
@@ -242,12 +278,13 @@ def _matrix_table(reports, only_missing):
             cols = [lines, _wrap(row[1], w_exp)] + [[_cell(f)] for f in row[3]]
             for i in range(max(len(c) for c in cols)):
                 line = [c[i] if i < len(c) else "" for c in cols]
-                out.append(("  " + _row(line, widths)).rstrip())
+                painted = range(2, len(widths)) if color else ()
+                out.append(("  " + _row(line, widths, painted)).rstrip())
     if only_missing and not any_rows:
         out += ["", "nothing missing"]
     out += ["", "VERDICT:"]
     for i, report in enumerate(reports, 1):
-        out.append("  %*d  %s" % (tag_w, i, report.verdict()))
+        out.append("  %*d  %s" % (tag_w, i, paint_verdict(report.verdict(), color)))
     return "\n".join(out) + "\n"
 
 

@@ -17,11 +17,12 @@ from typing import List, Optional
 import typer
 
 from rcarkit.cli.common import (CNI_OPTION, DEFCONFIG_OPTION, FORCE_OPTION, KERNEL_RECIPE_OPTION,
-                         KERNEL_SRC_OPTION, KERNEL_VERSION_OPTION, LAYER_SERIES_OPTION,
-                         MACHINE_OVERRIDE_OPTION, PROFILE_OPTION, PROFILES_DIR_OPTION,
-                         PROXY_MODE_OPTION, RUNTIME_OPTION, check_choice, choose_profiles, emit,
-                         fail, next_step_text, read_kernel_config, selection_units,
-                         user_errors)
+                                KERNEL_SRC_OPTION, KERNEL_VERSION_OPTION, LAYER_SERIES_OPTION,
+                                MACHINE_OVERRIDE_OPTION, NO_COLOR_OPTION, PROFILE_OPTION,
+                                PROFILES_DIR_OPTION, PROXY_MODE_OPTION, RUNTIME_OPTION,
+                                check_choice, choose_profiles, complete_format, emit, fail,
+                                next_step_text, read_kernel_config, selection_units, use_color,
+                                user_errors)
 from rcarkit.errors import EXIT_USAGE
 
 EXIT_CODES_HELP = ("Exit codes: 0 all required options present; 1 required options missing; "
@@ -32,7 +33,7 @@ app = typer.Typer(
     help="Get an embedded arm64 board (R-Car, Raspberry Pi, Yocto) ready for Kubernetes. "
          "Exit codes of every command: 0 ready, nothing to change; 1 the check found "
          "something to change; 2 bad input or usage (one line on stderr).",
-    add_completion=False,
+    add_completion=True,   # typer's --install-completion / --show-completion
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -72,7 +73,8 @@ def check_kernel_cmd(
     proxy_mode: Optional[List[str]] = PROXY_MODE_OPTION,
     all_profiles: bool = typer.Option(False, "--all-profiles", help="Check every profile."),
     list_profiles: bool = typer.Option(False, "--list-profiles", help="List profiles and exit."),
-    fmt: str = typer.Option("table", "--format", "-f", help="table, json or markdown."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json or markdown.",
+                            autocompletion=complete_format),
     only_missing: bool = typer.Option(False, "--only-missing",
                                       help="Show only missing and wrong-valued options."),
     kernel_version: Optional[str] = KERNEL_VERSION_OPTION,
@@ -88,8 +90,10 @@ def check_kernel_cmd(
     layer_series: Optional[str] = LAYER_SERIES_OPTION,
     kernel_src: Optional[Path] = KERNEL_SRC_OPTION,
     force: bool = FORCE_OPTION,
+    no_color: bool = NO_COLOR_OPTION,
 ):
     check_choice(fmt, ("table", "json", "markdown"), "--format")
+    color = use_color(fmt, no_color)
     configs = list(configs or [])
     if len(configs) > 1 and (emit_fragment is not None or emit_layer is not None):
         fail("--emit-fragment and --emit-layer take one config, not %d" % len(configs))
@@ -116,7 +120,7 @@ def check_kernel_cmd(
             reports = [check_config(read_kernel_config(path, kernel_version, defconfig),
                                     profiles, catalog) for path in configs]
             emit(render_matrix([(str(path), report) for path, report in zip(configs, reports)],
-                               fmt, only_missing))
+                               fmt, only_missing, color))
             raise typer.Exit(max(report.exit_code for report in reports))
         cfg = read_kernel_config(config, kernel_version, defconfig)
         report = check_config(cfg, profiles, catalog)
@@ -130,7 +134,7 @@ def check_kernel_cmd(
                                           layer_series=layer_series, kernel_src=src,
                                           force=force, config=cfg)
         from rcarkit.render import render, width
-        emit(render(report, fmt, only_missing))
+        emit(render(report, fmt, only_missing, color))
         if fmt == "table" and report.exit_code != 0 and emit_fragment is None \
                 and emit_layer is None:
             emit(next_step_text(selection_units(config, profile, cni, runtime, proxy_mode,

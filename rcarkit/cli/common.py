@@ -39,6 +39,24 @@ def check_choice(value, choices, option):
     return value
 
 
+NO_COLOR_OPTION = typer.Option(False, "--no-color",
+                               help="No colour (also NO_COLOR=1; never when not a terminal).")
+
+
+def use_color(fmt, no_color=False, stream=None):
+    """Colour only for a table written to a terminal, and not with --no-color,
+    a non-empty NO_COLOR (no-color.org) or TERM=dumb."""
+    import os
+    stream = sys.stdout if stream is None else stream
+    if fmt != "table" or no_color or os.environ.get("NO_COLOR") \
+            or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def emit(text):
     """Write ``text`` to stdout (already newline-terminated)."""
     sys.stdout.write(text)
@@ -49,12 +67,34 @@ def emit(text):
 # (typer reads these OptionInfo objects from the signatures; sharing them keeps
 # the flags and their help identical in check-kernel, yocto-layer, check-node)
 
-PROFILE_OPTION = typer.Option(None, "--profile", "-p", help="Profile to check (repeatable).")
+def _completer(kind=None):
+    """Shell completion (TAB) of profile names, or of the names and aliases of
+    one kind; the catalog is read only when a TAB asks."""
+    def complete(incomplete):
+        try:
+            from rcarkit.kernel.profiles import load_catalog
+            profiles = load_catalog().profiles.values()
+        except Exception:           # a broken --profiles-dir must not break TAB
+            return []
+        names = sorted(set(n for p in profiles if kind is None or p.kind == kind
+                           for n in ((p.name,) + (p.aliases if kind else ()))))
+        return [n for n in names if n.startswith(incomplete)]
+    return complete
+
+
+def complete_format(incomplete):
+    return [f for f in ("table", "json", "markdown") if f.startswith(incomplete)]
+
+
+PROFILE_OPTION = typer.Option(None, "--profile", "-p", help="Profile to check (repeatable).",
+                              autocompletion=_completer())
 CNI_OPTION = typer.Option(None, "--cni", help="CNI shortcut: flannel, calico, cilium, weave, "
-                                              "... (repeatable).")
-RUNTIME_OPTION = typer.Option(None, "--runtime", help="Runtime: containerd, cri-o, docker.")
+                                              "... (repeatable).", autocompletion=_completer("cni"))
+RUNTIME_OPTION = typer.Option(None, "--runtime", help="Runtime: containerd, cri-o, docker.",
+                              autocompletion=_completer("runtime"))
 PROXY_MODE_OPTION = typer.Option(None, "--proxy-mode",
-                                 help="kube-proxy mode: iptables, ipvs, nftables.")
+                                 help="kube-proxy mode: iptables, ipvs, nftables.",
+                                 autocompletion=_completer("proxy-mode"))
 PROFILES_DIR_OPTION = typer.Option(None, "--profiles-dir",
                                    help="Use option sets from this directory.")
 KERNEL_VERSION_OPTION = typer.Option(None, "--kernel-version",
