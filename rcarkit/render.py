@@ -3,8 +3,10 @@
 The text table is made for an 80-column serial console: rows are grouped by
 profile, one line per option (status, option, expected, actual); a row that
 is not ``ok`` is followed by its reason in full, wrapped under the option, so
-the reason has the whole width. It ends with a one-line verdict. ``tabulate`` is imported only for
-Markdown (it is slow to import, and ``check-kernel`` must start fast).
+the reason has the whole width. It ends with a one-line verdict. Markdown
+tables pad only their short columns and cite sources by number (a Sources list
+ends the document); ``tabulate`` is imported only for the Markdown matrix (it
+is slow to import, and ``check-kernel`` must start fast).
 
 With ``color=True`` (the CLI passes it only for a table on a terminal, never
 with NO_COLOR or ``--no-color``) statuses and the verdict are coloured with
@@ -152,28 +154,77 @@ def _clip(text, size):
 
 
 def render_markdown(report, only_missing=False):
-    from tabulate import tabulate
+    """Markdown that reads as text too: the short columns padded, the reason
+    last and not, and each source a numbered reference (``[3]``) to the document's
+    Sources list, so no line carries a title and a URL per row (the reports
+    had 623-character lines)."""
     out = ["# rcarkit %s" % report.command, ""]
-    if report.subject_line:
-        out += ["`%s`" % report.subject_line, ""]
+    if report.subject_line:       # a code span may continue on the next line
+        out += textwrap.wrap("`%s`" % report.subject_line, 100, break_long_words=False,
+                             break_on_hyphens=False) + [""]
     for note in report.notes:
-        out += ["> note: %s" % note, ""]
+        out += textwrap.wrap("> note: %s" % note, 100, subsequent_indent="> ",
+                             break_long_words=False, break_on_hyphens=False) + [""]
+    sources = _SourceList()
     for group, rows in _visible(report, only_missing):
         out += ["## %s" % group.title, ""]
         table = []
         for f in rows:
             why = f.reason + (" (%s)" % f.note if f.note and f.status != "ok" else "")
-            srcs = ", ".join("[%s](%s)" % (s["title"], s["url"]) if s.get("url") else s["title"]
-                             for s in f.sources)
             table.append(["`%s`" % f.name.replace("|", "\\|"), f.expected, f.actual or "-",
-                          _label(f), why.replace("|", "\\|"), srcs.replace("|", "\\|")])
-        out.append(tabulate(table, headers=["option", "expected", "actual", "status", "why",
-                                            "source"], tablefmt="github"))
+                          _label(f), ", ".join(sources.ref(s) for s in f.sources),
+                          why.replace("|", "\\|")])
+        out += _markdown_table(["option", "expected", "actual", "status", "source", "why"],
+                               table, padded=5)
         out.append("")
     if only_missing and not any(True for _ in _visible(report, True)):
         out += ["nothing missing", ""]
     out.append("**Verdict:** %s" % report.verdict())
+    out += sources.render()
     return "\n".join(out) + "\n"
+
+
+def _markdown_table(headers, rows, padded):
+    """A GitHub table; the first ``padded`` columns are padded to line up."""
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)][:padded]
+
+    def line(cells):
+        return "| " + " | ".join(str(c).ljust(widths[i]) if i < padded else str(c)
+                                 for i, c in enumerate(cells)) + " |"
+    rule = "|" + "|".join("-" * (widths[i] + 2) if i < padded else "---"
+                          for i in range(len(headers))) + "|"
+    return [line(headers), rule] + [line(r) for r in rows]
+
+
+class _SourceList:
+    """Sources numbered in order of first use: ``[n]`` in the tables, one
+    ``n. title <url>`` line each under "Sources", and a ``[n]: url`` link
+    definition so ``[n]`` links straight to the document when rendered."""
+
+    def __init__(self):
+        self.keys = {}
+        self.items = []
+
+    def ref(self, source):
+        key = (source.get("title", ""), source.get("url", ""))
+        if key not in self.keys:
+            self.items.append(key)
+            self.keys[key] = len(self.items)
+        return "[%d]" % self.keys[key]
+
+    def render(self):
+        if not self.items:
+            return []
+        out = ["", "## Sources", ""]
+        for n, (title, url) in enumerate(self.items, 1):
+            head = "%d. " % n
+            text = title.replace("|", "\\|") + (" <%s>" % url if url else "")
+            out.extend(textwrap.wrap(text, 100, initial_indent=head,
+                                     subsequent_indent=" " * len(head),
+                                     break_long_words=False, break_on_hyphens=False))
+        out.append("")
+        out += ["[%d]: %s" % (n, url) for n, (title, url) in enumerate(self.items, 1) if url]
+        return out
 
 
 def render_json(report, only_missing=False):
