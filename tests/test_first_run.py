@@ -5,7 +5,7 @@ python3 on PATH, in ``tools/readme_first_run.sh`` (called by a full
 ``bash .ci/run``); these are the cheap checks of what that script relies on.
 """
 
-import os
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -13,8 +13,10 @@ import sys
 
 from conftest import REPO
 
-sys.path.insert(0, str(REPO / "tools"))
-import readme_commands  # noqa: E402
+_spec = importlib.util.spec_from_file_location("readme_commands",
+                                               str(REPO / "tools" / "readme_commands.py"))
+readme_commands = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(readme_commands)
 
 
 def test_readme_has_the_two_set_up_commands_first():
