@@ -12,8 +12,6 @@ import shutil
 import subprocess
 import sys
 
-import pytest
-
 from conftest import CONFIGS, REPO
 from rcarkit.cli.common import shell_command
 from rcarkit.report import Finding, Group, Report

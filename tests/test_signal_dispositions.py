@@ -14,8 +14,6 @@ import signal
 import subprocess
 import sys
 
-import pytest
-
 from conftest import REPO
 
 THIS = os.path.basename(__file__)
