@@ -3,8 +3,14 @@
 The text table is made for an 80-column serial console: rows are grouped by
 profile, one line per option (status, option, expected, actual); a row that
 is not ``ok`` is followed by its reason in full, wrapped under the option, so
-the reason has the whole width. It ends with a one-line verdict. ``tabulate`` is imported only for
-Markdown (it is slow to import, and ``check-kernel`` must start fast).
+the reason has the whole width. It ends with a one-line verdict. Markdown
+tables pad only their short columns and cite sources by number (a Sources list
+ends the document); ``tabulate`` is imported only for the Markdown matrix (it
+is slow to import, and ``check-kernel`` must start fast).
+
+With ``color=True`` (the CLI passes it only for a table on a terminal, never
+with NO_COLOR or ``--no-color``) statuses and the verdict are coloured with
+ANSI codes added around the padded cells, so the layout is the same.
 """
 
 import json
@@ -22,6 +28,31 @@ _STATUS_LABEL = {
     "warning": "warn",
     "unknown": "unknown",
 }
+
+
+_RED, _YELLOW, _GREEN, _DIM, _RESET = "\033[1;31m", "\033[33m", "\033[32m", "\033[2m", "\033[0m"
+
+
+def _status_color(text):
+    """The colour of a status label or matrix cell (capitals = required)."""
+    word = text.split("(")[0].rstrip("?")
+    if word in ("MISSING", "WRONG"):
+        return _RED
+    if word in ("missing", "wrong", "warn", "unknown"):
+        return _YELLOW
+    if word == "ok":
+        return _GREEN
+    if word in ("obsolete", "n/a-ver"):
+        return _DIM
+    return ""
+
+
+def paint_verdict(text, color):
+    """The verdict, green when ready, red otherwise (when ``color``)."""
+    if not color:
+        return text
+    good = text.startswith(("READY", "OK"))
+    return "%s%s%s" % ("\033[1;32m" if good else _RED, text, _RESET)
 
 
 def width():
@@ -63,7 +94,7 @@ def _option_lines(name, size):
     return lines
 
 
-def render_table(report, only_missing=False):
+def render_table(report, only_missing=False, color=False):
     """Rows of STATUS, OPTION, EXPECT, ACTUAL; a failing or skipped row is
     followed by its reason (and note) wrapped under the option, so the reason
     gets the full width instead of a narrow column."""
@@ -92,7 +123,7 @@ def render_table(report, only_missing=False):
             cells = [[_label(f)], names, _wrap(f.expected, w_exp), _wrap(f.actual or "-", w_act)]
             for i in range(max(len(c) for c in cells)):
                 line = [c[i] if i < len(c) else "" for c in cells]
-                out.append(("  " + _row(line, widths)).rstrip())
+                out.append(("  " + _row(line, widths, (0,) if color else ())).rstrip())
             if f.status == "ok":
                 continue
             why = f.reason
@@ -103,12 +134,19 @@ def render_table(report, only_missing=False):
         out.append("")
         out.append("nothing missing")
     out.append("")
-    out.append("VERDICT: " + report.verdict())
+    out.append("VERDICT: " + paint_verdict(report.verdict(), color))
     return "\n".join(out) + "\n"
 
 
-def _row(cells, widths):
-    return " ".join(str(c).ljust(w) for c, w in zip(cells, widths))
+def _row(cells, widths, painted=()):
+    """Cells padded to ``widths``; those at the ``painted`` indexes get their
+    status colour around the text, the padding left plain."""
+    out = []
+    for i, (c, w) in enumerate(zip(cells, widths)):
+        text = str(c)
+        color = _status_color(text) if i in painted and text else ""
+        out.append(color + text + (_RESET if color else "") + " " * (w - len(text)))
+    return " ".join(out)
 
 
 def _clip(text, size):
@@ -116,28 +154,77 @@ def _clip(text, size):
 
 
 def render_markdown(report, only_missing=False):
-    from tabulate import tabulate
+    """Markdown that reads as text too: the short columns padded, the reason
+    last and not, and each source a numbered reference (``[3]``) to the document's
+    Sources list, so no line carries a title and a URL per row (the reports
+    had 623-character lines)."""
     out = ["# rcarkit %s" % report.command, ""]
-    if report.subject_line:
-        out += ["`%s`" % report.subject_line, ""]
+    if report.subject_line:       # a code span may continue on the next line
+        out += textwrap.wrap("`%s`" % report.subject_line, 100, break_long_words=False,
+                             break_on_hyphens=False) + [""]
     for note in report.notes:
-        out += ["> note: %s" % note, ""]
+        out += textwrap.wrap("> note: %s" % note, 100, subsequent_indent="> ",
+                             break_long_words=False, break_on_hyphens=False) + [""]
+    sources = _SourceList()
     for group, rows in _visible(report, only_missing):
         out += ["## %s" % group.title, ""]
         table = []
         for f in rows:
             why = f.reason + (" (%s)" % f.note if f.note and f.status != "ok" else "")
-            srcs = ", ".join("[%s](%s)" % (s["title"], s["url"]) if s.get("url") else s["title"]
-                             for s in f.sources)
             table.append(["`%s`" % f.name.replace("|", "\\|"), f.expected, f.actual or "-",
-                          _label(f), why.replace("|", "\\|"), srcs.replace("|", "\\|")])
-        out.append(tabulate(table, headers=["option", "expected", "actual", "status", "why",
-                                            "source"], tablefmt="github"))
+                          _label(f), ", ".join(sources.ref(s) for s in f.sources),
+                          why.replace("|", "\\|")])
+        out += _markdown_table(["option", "expected", "actual", "status", "source", "why"],
+                               table, padded=5)
         out.append("")
     if only_missing and not any(True for _ in _visible(report, True)):
         out += ["nothing missing", ""]
     out.append("**Verdict:** %s" % report.verdict())
+    out += sources.render()
     return "\n".join(out) + "\n"
+
+
+def _markdown_table(headers, rows, padded):
+    """A GitHub table; the first ``padded`` columns are padded to line up."""
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)][:padded]
+
+    def line(cells):
+        return "| " + " | ".join(str(c).ljust(widths[i]) if i < padded else str(c)
+                                 for i, c in enumerate(cells)) + " |"
+    rule = "|" + "|".join("-" * (widths[i] + 2) if i < padded else "---"
+                          for i in range(len(headers))) + "|"
+    return [line(headers), rule] + [line(r) for r in rows]
+
+
+class _SourceList:
+    """Sources numbered in order of first use: ``[n]`` in the tables, one
+    ``n. title <url>`` line each under "Sources", and a ``[n]: url`` link
+    definition so ``[n]`` links straight to the document when rendered."""
+
+    def __init__(self):
+        self.keys = {}
+        self.items = []
+
+    def ref(self, source):
+        key = (source.get("title", ""), source.get("url", ""))
+        if key not in self.keys:
+            self.items.append(key)
+            self.keys[key] = len(self.items)
+        return "[%d]" % self.keys[key]
+
+    def render(self):
+        if not self.items:
+            return []
+        out = ["", "## Sources", ""]
+        for n, (title, url) in enumerate(self.items, 1):
+            head = "%d. " % n
+            text = title.replace("|", "\\|") + (" <%s>" % url if url else "")
+            out.extend(textwrap.wrap(text, 100, initial_indent=head,
+                                     subsequent_indent=" " * len(head),
+                                     break_long_words=False, break_on_hyphens=False))
+        out.append("")
+        out += ["[%d]: %s" % (n, url) for n, (title, url) in enumerate(self.items, 1) if url]
+        return out
 
 
 def render_json(report, only_missing=False):
@@ -147,9 +234,145 @@ def render_json(report, only_missing=False):
     return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
 
-def render(report, fmt="table", only_missing=False):
+def render(report, fmt="table", only_missing=False, color=False):
     if fmt == "json":
         return render_json(report, only_missing)
     if fmt == "markdown":
         return render_markdown(report, only_missing)
-    return render_table(report, only_missing)
+    return render_table(report, only_missing, color)
+
+
+# --- several configs at once: one matrix, options x configs -----------------
+
+_CELL_LABEL = {"ok": "ok", "missing": "missing", "wrong-value": "wrong",
+               "obsolete-skipped": "obsolete", "not-applicable-for-version": "n/a-ver",
+               "warning": "warn", "unknown": "unknown"}
+
+
+def _cell(finding):
+    """A matrix cell: failing required options in capitals, as in the table."""
+    if finding is None:
+        return "-"
+    text = _CELL_LABEL.get(finding.status, finding.status)
+    if finding.failing and finding.required:
+        text = text.upper()
+    return text + ("?" if finding.provisional else "")
+
+
+def _matrix_rows(reports, only_missing):
+    """[(group, [(name, expected, required, [finding or None per report])])],
+    in the order of the first report that has each group and option."""
+    groups, order = {}, []
+    for index, report in enumerate(reports):
+        for group in report.groups:
+            if group.name not in groups:
+                groups[group.name] = (group, {})
+                order.append(group.name)
+            rows = groups[group.name][1]
+            for f in group.findings:
+                row = rows.setdefault(f.name, [f.name, f.expected, f.required,
+                                               [None] * len(reports)])
+                row[3][index] = f
+    out = []
+    for name in order:
+        group, rows = groups[name]
+        kept = [tuple(r) for r in rows.values()
+                if not only_missing or any(f is not None and f.failing for f in r[3])]
+        if kept:
+            out.append((group, kept))
+    return out
+
+
+def render_matrix(columns, fmt="table", only_missing=False, color=False):
+    """Several reports of the same check side by side: one row per option,
+    one column per report. ``columns`` is ``[(label, report)]``; the label
+    (the config as given) is printed once, in a numbered legend."""
+    labels = [label for label, _ in columns]
+    reports = [report for _, report in columns]
+    if fmt == "json":
+        return _matrix_json(labels, reports, only_missing)
+    if fmt == "markdown":
+        return _matrix_markdown(labels, reports, only_missing)
+    return _matrix_table(reports, only_missing, color)
+
+
+def _matrix_table(reports, only_missing, color=False):
+    total = width()
+    out = ["%d configs, one column each:" % len(reports)]
+    tag_w = len(str(len(reports)))
+    for i, report in enumerate(reports, 1):
+        out.extend(textwrap.wrap(report.subject_line, total,
+                                 initial_indent="  %*d  " % (tag_w, i),
+                                 subsequent_indent=" " * (4 + tag_w), break_on_hyphens=False))
+    for i, report in enumerate(reports, 1):
+        for note in report.notes:
+            out.extend(textwrap.wrap("note %d: %s" % (i, note), total,
+                                     subsequent_indent="      ", break_on_hyphens=False))
+    w_cell = max(7, tag_w)
+    for group, rows in _matrix_rows(reports, only_missing):
+        cells = [[_cell(f) for f in row[3]] for row in rows]
+        w_cell = max([w_cell] + [len(c) for r in cells for c in r])
+    heads = ["OPTION", "EXPECT"] + [str(i) for i in range(1, len(reports) + 1)]
+    any_rows = False
+    for group, rows in _matrix_rows(reports, only_missing):
+        any_rows = True
+        w_exp = min(10, max(len(heads[1]), max(len(r[1]) for r in rows)))
+        room = total - 2 - (1 + w_exp) - len(reports) * (1 + w_cell)
+        names = [r[0] + ("" if r[2] else " (opt)") for r in rows]
+        w_opt = max(12, min(room, 36, max(len(heads[0]), max(len(n) for n in names))))
+        widths = [w_opt, w_exp] + [w_cell] * len(reports)
+        out.append("")
+        out.append(_clip(group.title, total))
+        out.append(("  " + _row(heads, widths)).rstrip())
+        for name, row in zip(names, rows):
+            lines = [name] if len(name) <= w_opt else _option_lines(name, w_opt)
+            cols = [lines, _wrap(row[1], w_exp)] + [[_cell(f)] for f in row[3]]
+            for i in range(max(len(c) for c in cols)):
+                line = [c[i] if i < len(c) else "" for c in cols]
+                painted = range(2, len(widths)) if color else ()
+                out.append(("  " + _row(line, widths, painted)).rstrip())
+    if only_missing and not any_rows:
+        out += ["", "nothing missing"]
+    out += ["", "VERDICT:"]
+    for i, report in enumerate(reports, 1):
+        out.append("  %*d  %s" % (tag_w, i, paint_verdict(report.verdict(), color)))
+    return "\n".join(out) + "\n"
+
+
+def _matrix_markdown(labels, reports, only_missing):
+    from tabulate import tabulate
+    out = ["# rcarkit %s: %d configs" % (reports[0].command, len(reports)), ""]
+    for i, report in enumerate(reports, 1):
+        out.append("%d. `%s`" % (i, report.subject_line or labels[i - 1]))
+    out.append("")
+    for group, rows in _matrix_rows(reports, only_missing):
+        out += ["## %s" % group.title, ""]
+        table = [["`%s`" % r[0].replace("|", "\\|") + ("" if r[2] else " (opt)"), r[1]]
+                 + [_cell(f) for f in r[3]] for r in rows]
+        out.append(tabulate(table, headers=["option", "expected"]
+                            + [str(i) for i in range(1, len(reports) + 1)], tablefmt="github"))
+        out.append("")
+    out.append("**Verdicts:**")
+    out.append("")
+    out += ["%d. %s" % (i, r.verdict()) for i, r in enumerate(reports, 1)]
+    return "\n".join(out) + "\n"
+
+
+def _matrix_json(labels, reports, only_missing):
+    """``configs``: each config's own document (the one-config schema);
+    ``matrix``: one row per option with a status per config (null where the
+    config's check has no such row)."""
+    from rcarkit.report import SCHEMA_VERSION
+    docs = [json.loads(render_json(r, only_missing)) for r in reports]
+    for label, doc in zip(labels, docs):
+        doc["input"] = label
+    matrix = [{"profile": group.name, "option": name, "expected": expected,
+               "required": required,
+               "status": [f.status if f is not None else None for f in findings]}
+              for group, rows in _matrix_rows(reports, only_missing)
+              for name, expected, required, findings in rows]
+    data = {"schema_version": SCHEMA_VERSION, "command": reports[0].command,
+            "kind": "matrix", "inputs": labels, "configs": docs, "matrix": matrix,
+            "verdicts": [r.verdict() for r in reports],
+            "exit_code": max(r.exit_code for r in reports)}
+    return json.dumps(data, indent=2) + "\n"

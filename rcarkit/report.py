@@ -112,11 +112,13 @@ class Report:
         else counted, and "optional missing" and "(defconfig)" kept in full,
         as far as the line fits."""
         req = self.failing(required=True)
-        opt = self.failing(required=False)
         groups = sorted(set(f.group for f in req))
         total = sum(1 for f in self.findings() if f.required and f.status == OK)
-        missing = sum(1 for f in req if f.status == MISSING)
-        wrong = len(req) - missing
+        # options, not rows: an option several profiles need is one thing to change
+        missing_names = set(f.name for f in req if f.status == MISSING)
+        wrong_names = set(f.name for f in req) - missing_names
+        opt = set(f.name for f in self.failing(required=False)) - missing_names - wrong_names
+        missing, wrong = len(missing_names), len(wrong_names)
         counts = (["%d required missing" % missing] if missing else []) + \
                  (["%d wrong value" % wrong] if wrong else [])
         head = ("READY: all %d required checks pass" % total if not req else

@@ -6,11 +6,18 @@
   directory (``RCARKIT_TEST_CACHE``, default ``/var/tmp/rcarkit-cache``) and
   shared by every test and every run; skipped with the install command when the
   package is missing.
+* ``default_stop_signals`` (a ``preexec_fn``) and the ``ctrl_c_raises`` fixture:
+  a test that sends SIGINT/SIGTERM/SIGHUP sets the disposition it relies on,
+  because pytest started from a background job (``nohup ... &``) inherits
+  SIGINT and SIGHUP ignored, and so would every child. Such tests carry
+  ``@pytest.mark.signals``; tests/test_signal_dispositions.py runs them all
+  under those inherited dispositions.
 """
 
 import fcntl
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -89,3 +96,25 @@ def kernel_tree_61():
     if tree is None:
         pytest.skip("Debian's linux-source-6.1 is not installed: apt-get install linux-source-6.1")
     return tree
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def default_stop_signals():
+    """``preexec_fn`` for a child the test stops with a signal: SIGINT, SIGTERM
+    and SIGHUP back to their defaults (a Python child then turns SIGINT into
+    KeyboardInterrupt), whatever pytest itself inherited."""
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_DFL)
+
+
+@pytest.fixture
+def ctrl_c_raises():
+    """SIGINT raises KeyboardInterrupt in this process for the test (Python only
+    installs that handler when it starts with SIGINT not ignored)."""
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)

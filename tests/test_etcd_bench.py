@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import default_stop_signals
 from rcarkit.errors import RcarkitError
 from rcarkit.etcd.bench import (
     DEFAULT_MAX_BYTES,
@@ -241,6 +242,7 @@ def test_sigterm_handler_restored_after_run(tmp_path):
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+@pytest.mark.signals
 @pytest.mark.parametrize("engine,signum", [
     ("rcarkit", signal.SIGTERM), ("fio", signal.SIGTERM),
     # SIGHUP: the serial console or ssh session went away mid-run; the temp
@@ -260,7 +262,8 @@ def test_cleanup_on_real_stop_signal(tmp_path, engine, signum):
     """)
     proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path), engine],
                             cwd=str(REPO),
-                            stdout=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=str(REPO)))
+                            stdout=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=str(REPO)),
+                            preexec_fn=default_stop_signals)
     try:
         line = proc.stdout.readline().decode()
         assert line.strip() == "running"

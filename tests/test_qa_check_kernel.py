@@ -74,7 +74,7 @@ def test_truncated_embedded_config_still_says_truncated(tmp_path, configs_dir):
 def test_verdict_fits_80_columns_with_many_profiles(configs_dir):
     result = run_subprocess("check-kernel", str(configs_dir / RCAR_414), "--all-profiles")
     assert result.returncode == 1, result.stderr
-    last = result.stdout.rstrip("\n").splitlines()[-1]
+    last = [l for l in result.stdout.splitlines() if l.startswith("VERDICT: ")][-1]
     assert last.startswith("VERDICT: NOT READY")
     assert len(last) <= 80, last
 

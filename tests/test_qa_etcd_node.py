@@ -12,6 +12,7 @@ import math
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -258,6 +259,7 @@ def test_check_node_emit_removes_a_cmdline_addition_no_longer_needed(board, tmp_
 # -- etcd-bench: the serial console hangs up mid-run (cleanup on SIGHUP itself:
 # tests/test_etcd_bench.py::test_cleanup_on_real_stop_signal) ----------------
 
+@pytest.mark.signals
 def test_an_ignored_sighup_stays_ignored(tmp_path):
     """Under nohup SIGHUP is ignored: the run must not start dying on it."""
     import signal
@@ -328,16 +330,13 @@ def test_truncated_xz_module_is_reported_as_truncated(tmp_path, ko_factory):
     assert read_module_bytes(str(path))[:4] == b"\x7fELF"
 
 
-def test_bad_zstd_module_message_is_plain_text(tmp_path):
-    """The zstd error was printed as a Python list: "['zstd: ...']"."""
+def test_bad_zstd_module_message_is_plain_text(tmp_path, monkeypatch):
+    """The zstd error was printed as a Python list: "['zstd: ...']" (the zstd
+    program's path, taken when the zstandard module is not installed)."""
     if shutil.which("zstd") is None:
         pytest.skip("zstd not installed (apt install zstd)")
     from rcarkit.node import modules as node_modules
-    try:
-        import zstandard  # noqa: F401
-        pytest.skip("the zstandard module decodes in-process; the zstd program is not used")
-    except ImportError:
-        pass
+    monkeypatch.setitem(sys.modules, "zstandard", None)  # import fails: the program is used
     path = tmp_path / "veth.ko.zst"
     path.write_bytes(b"\x00\x01\x02")
     with pytest.raises(RcarkitError) as info:
@@ -389,7 +388,9 @@ def test_cli_refuses_a_too_small_second_path_for_fio_before_measuring(tmp_path, 
         subprocess.run(["umount", str(small)])
 
 
-def test_second_ctrl_c_during_cleanup_does_not_leave_the_temp_dir(tmp_path, monkeypatch):
+@pytest.mark.signals
+def test_second_ctrl_c_during_cleanup_does_not_leave_the_temp_dir(tmp_path, monkeypatch,
+                                                                  ctrl_c_raises):
     """A Ctrl-C that arrives while the temp dir is being removed (the user
     pressing it twice) is held until the directory is gone, then acts."""
     import os

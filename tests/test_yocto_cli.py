@@ -272,7 +272,7 @@ def test_unreadable_config_is_one_line_exit_2(tmp_path):
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_check_kernel_emit_layer_needs_an_override_for_unknown_recipes(tmp_path):
+def test_check_kernel_emit_layer_needs_an_override_for_unknown_recipes(tmp_path, configs_dir):
     proc = _run(["check-kernel", str(CONFIGS / CASES["rcar-gen3-4.14.75-ipvs"][0]),
                  "--emit-layer", "meta-x", "--kernel-recipe", "linux-imx"], tmp_path)
     assert proc.returncode == 2

@@ -17,10 +17,12 @@ from typing import List, Optional
 import typer
 
 from rcarkit.cli.common import (CNI_OPTION, DEFCONFIG_OPTION, FORCE_OPTION, KERNEL_RECIPE_OPTION,
-                         KERNEL_SRC_OPTION, KERNEL_VERSION_OPTION, LAYER_SERIES_OPTION,
-                         MACHINE_OVERRIDE_OPTION, PROFILE_OPTION, PROFILES_DIR_OPTION,
-                         PROXY_MODE_OPTION, RUNTIME_OPTION, check_choice, choose_profiles, emit,
-                         fail, read_kernel_config, user_errors)
+                                KERNEL_SRC_OPTION, KERNEL_VERSION_OPTION, LAYER_SERIES_OPTION,
+                                MACHINE_OVERRIDE_OPTION, NO_COLOR_OPTION, PROFILE_OPTION,
+                                PROFILES_DIR_OPTION, PROXY_MODE_OPTION, RUNTIME_OPTION,
+                                check_choice, choose_profiles, complete_format, emit, fail,
+                                next_step_text, read_kernel_config, selection_units, use_color,
+                                user_errors)
 from rcarkit.errors import EXIT_USAGE
 
 EXIT_CODES_HELP = ("Exit codes: 0 all required options present; 1 required options missing; "
@@ -31,7 +33,7 @@ app = typer.Typer(
     help="Get an embedded arm64 board (R-Car, Raspberry Pi, Yocto) ready for Kubernetes. "
          "Exit codes of every command: 0 ready, nothing to change; 1 the check found "
          "something to change; 2 bad input or usage (one line on stderr).",
-    add_completion=False,
+    add_completion=True,   # typer's --install-completion / --show-completion
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
@@ -55,21 +57,24 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version_cal
 @app.command("check-kernel", short_help="Which kernel options Kubernetes and the CNI lack.",
              help=(
     "Diff a kernel config against the option sets Kubernetes, the container runtime, "
-    "kube-proxy and the CNI need, and explain every gap. CONFIG defaults to "
+    "kube-proxy and the CNI need, and explain every gap; several CONFIGs give one "
+    "matrix (options x configs) to compare boards or BSP versions. CONFIG defaults to "
     "/proc/config.gz, then /boot/config-$(uname -r); it may be a .config, a defconfig, "
     "a gzip/xz/bzip2 file, a vmlinux or an Image/zImage/Image.gz with CONFIG_IKCONFIG. "
     "Default profiles: k8s-core, containerd, kube-proxy-iptables, flannel-vxlan. "
     + EXIT_CODES_HELP))
 def check_kernel_cmd(
-    config: Optional[Path] = typer.Argument(None, help="Kernel config or kernel image.",
-                                            show_default=False),
+    configs: Optional[List[Path]] = typer.Argument(
+        None, metavar="[CONFIG]...", show_default=False,
+        help="Kernel config or kernel image; several: one matrix, options x configs."),
     profile: Optional[List[str]] = PROFILE_OPTION,
     cni: Optional[List[str]] = CNI_OPTION,
     runtime: Optional[List[str]] = RUNTIME_OPTION,
     proxy_mode: Optional[List[str]] = PROXY_MODE_OPTION,
     all_profiles: bool = typer.Option(False, "--all-profiles", help="Check every profile."),
     list_profiles: bool = typer.Option(False, "--list-profiles", help="List profiles and exit."),
-    fmt: str = typer.Option("table", "--format", "-f", help="table, json or markdown."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table, json or markdown.",
+                            autocompletion=complete_format),
     only_missing: bool = typer.Option(False, "--only-missing",
                                       help="Show only missing and wrong-valued options."),
     kernel_version: Optional[str] = KERNEL_VERSION_OPTION,
@@ -85,8 +90,14 @@ def check_kernel_cmd(
     layer_series: Optional[str] = LAYER_SERIES_OPTION,
     kernel_src: Optional[Path] = KERNEL_SRC_OPTION,
     force: bool = FORCE_OPTION,
+    no_color: bool = NO_COLOR_OPTION,
 ):
     check_choice(fmt, ("table", "json", "markdown"), "--format")
+    color = use_color(fmt, no_color)
+    configs = list(configs or [])
+    if len(configs) > 1 and (emit_fragment is not None or emit_layer is not None):
+        fail("--emit-fragment and --emit-layer take one config, not %d" % len(configs))
+    config = configs[0] if configs else None
     if emit_fragment is None and emit_layer is None:
         given = [flag for flag, value in (("--kernel-recipe", kernel_recipe),
                                           ("--machine-override", machine_override),
@@ -104,6 +115,13 @@ def check_kernel_cmd(
         from rcarkit.kernel.check import check_config
         catalog, profiles = choose_profiles(profiles_dir, profile, cni, runtime, proxy_mode,
                                             all_profiles)
+        if len(configs) > 1:
+            from rcarkit.render import render_matrix
+            reports = [check_config(read_kernel_config(path, kernel_version, defconfig),
+                                    profiles, catalog) for path in configs]
+            emit(render_matrix([(str(path), report) for path, report in zip(configs, reports)],
+                               fmt, only_missing, color))
+            raise typer.Exit(max(report.exit_code for report in reports))
         cfg = read_kernel_config(config, kernel_version, defconfig)
         report = check_config(cfg, profiles, catalog)
         written = []
@@ -115,8 +133,13 @@ def check_kernel_cmd(
                                           machine_override=machine_override,
                                           layer_series=layer_series, kernel_src=src,
                                           force=force, config=cfg)
-        from rcarkit.render import render
-        emit(render(report, fmt, only_missing))
+        from rcarkit.render import render, width
+        emit(render(report, fmt, only_missing, color))
+        if fmt == "table" and report.exit_code != 0 and emit_fragment is None \
+                and emit_layer is None:
+            emit(next_step_text(selection_units(config, profile, cni, runtime, proxy_mode,
+                                                all_profiles, kernel_version, defconfig,
+                                                profiles_dir), width()))
         for item in written:
             typer.echo("wrote %s" % item, err=True)
         raise typer.Exit(report.exit_code)

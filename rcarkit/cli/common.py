@@ -39,6 +39,24 @@ def check_choice(value, choices, option):
     return value
 
 
+NO_COLOR_OPTION = typer.Option(False, "--no-color",
+                               help="No colour (also NO_COLOR=1; never when not a terminal).")
+
+
+def use_color(fmt, no_color=False, stream=None):
+    """Colour only for a table written to a terminal, and not with --no-color,
+    a non-empty NO_COLOR (no-color.org) or TERM=dumb."""
+    import os
+    stream = sys.stdout if stream is None else stream
+    if fmt != "table" or no_color or os.environ.get("NO_COLOR") \
+            or os.environ.get("TERM") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def emit(text):
     """Write ``text`` to stdout (already newline-terminated)."""
     sys.stdout.write(text)
@@ -49,12 +67,34 @@ def emit(text):
 # (typer reads these OptionInfo objects from the signatures; sharing them keeps
 # the flags and their help identical in check-kernel, yocto-layer, check-node)
 
-PROFILE_OPTION = typer.Option(None, "--profile", "-p", help="Profile to check (repeatable).")
+def _completer(kind=None):
+    """Shell completion (TAB) of profile names, or of the names and aliases of
+    one kind; the catalog is read only when a TAB asks."""
+    def complete(incomplete):
+        try:
+            from rcarkit.kernel.profiles import load_catalog
+            profiles = load_catalog().profiles.values()
+        except Exception:           # a broken --profiles-dir must not break TAB
+            return []
+        names = sorted(set(n for p in profiles if kind is None or p.kind == kind
+                           for n in ((p.name,) + (p.aliases if kind else ()))))
+        return [n for n in names if n.startswith(incomplete)]
+    return complete
+
+
+def complete_format(incomplete):
+    return [f for f in ("table", "json", "markdown") if f.startswith(incomplete)]
+
+
+PROFILE_OPTION = typer.Option(None, "--profile", "-p", help="Profile to check (repeatable).",
+                              autocompletion=_completer())
 CNI_OPTION = typer.Option(None, "--cni", help="CNI shortcut: flannel, calico, cilium, weave, "
-                                              "... (repeatable).")
-RUNTIME_OPTION = typer.Option(None, "--runtime", help="Runtime: containerd, cri-o, docker.")
+                                              "... (repeatable).", autocompletion=_completer("cni"))
+RUNTIME_OPTION = typer.Option(None, "--runtime", help="Runtime: containerd, cri-o, docker.",
+                              autocompletion=_completer("runtime"))
 PROXY_MODE_OPTION = typer.Option(None, "--proxy-mode",
-                                 help="kube-proxy mode: iptables, ipvs, nftables.")
+                                 help="kube-proxy mode: iptables, ipvs, nftables.",
+                                 autocompletion=_completer("proxy-mode"))
 PROFILES_DIR_OPTION = typer.Option(None, "--profiles-dir",
                                    help="Use option sets from this directory.")
 KERNEL_VERSION_OPTION = typer.Option(None, "--kernel-version",
@@ -97,3 +137,74 @@ KERNEL_SRC_OPTION = typer.Option(
     None, "--kernel-src", help="Kernel tree: resolve the fragment's dependencies from "
     "its Kconfig (Kconfiglib).")
 FORCE_OPTION = typer.Option(False, "--force", help="Overwrite files changed by hand.")
+
+
+# --- the next step printed after a NOT READY check --------------------------
+
+def program_words():
+    """How the user ran rcarkit, as words of a command they can run again:
+    ``rcarkit`` when that is on PATH, else the script's own path; for
+    ``python -m rcarkit`` that interpreter (``python3`` when it is on PATH)."""
+    import os
+    import shutil
+
+    def same(found, path):
+        return bool(found) and os.path.realpath(found) == os.path.realpath(path)
+
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else "rcarkit"
+    if os.path.basename(argv0) != "rcarkit":
+        python = "python3" if same(shutil.which("python3"), sys.executable) else sys.executable
+        return [python, "-m", "rcarkit"]
+    return ["rcarkit"] if same(shutil.which("rcarkit"), argv0) else [argv0]
+
+
+def shell_command(units, width=80, indent="  "):
+    """One shell command from ``units`` (a word, or a list of words such as an
+    option and its value, kept on one line), every word quoted (shlex) and
+    wrapped with backslash-newlines to stay within ``width`` while still
+    pasting as one command; a unit longer than the line is left whole."""
+    import shlex
+    texts = [" ".join(shlex.quote(str(w)) for w in ([u] if isinstance(u, str) else u))
+             for u in units]
+    lines, line = [], indent + texts[0]
+    for text in texts[1:]:
+        if len(line) + 1 + len(text) + 2 > width:   # room for " \"
+            lines.append(line + " \\")
+            line = indent + "    " + text
+        else:
+            line += " " + text
+    lines.append(line)
+    return lines
+
+
+def selection_units(config, profile=None, cni=None, runtime=None, proxy_mode=None,
+                    all_profiles=False, kernel_version=None, defconfig=False,
+                    profiles_dir=None):
+    """The config and profile-selection arguments as given, to repeat them:
+    units for :func:`shell_command` (an option stays with its value)."""
+    units = [str(config)] if config is not None else []
+    for flag, values in (("--profile", profile), ("--cni", cni), ("--runtime", runtime),
+                         ("--proxy-mode", proxy_mode)):
+        for value in values or ():
+            units.append([flag, value])
+    if all_profiles:
+        units.append("--all-profiles")
+    if kernel_version:
+        units.append(["--kernel-version", kernel_version])
+    if defconfig:
+        units.append("--defconfig")
+    if profiles_dir is not None:
+        units.append(["--profiles-dir", str(profiles_dir)])
+    return units
+
+
+def next_step_text(selection, width=80):
+    """What to run after NOT READY: the same check writing the fix as a
+    fragment for a kernel tree, or the Yocto layer; exact commands, quoted."""
+    program = [program_words()]
+    out = ["", "Next: write the missing options as a fragment for merge_config.sh:"]
+    out += shell_command(program + ["check-kernel"] + selection
+                         + [["--emit-fragment", "k8s.cfg"]], width)
+    out += ["or as a Yocto layer (default recipe linux-renesas; see --kernel-recipe):"]
+    out += shell_command(program + ["yocto-layer"] + selection, width)
+    return "\n".join(out) + "\n"
