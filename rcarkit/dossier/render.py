@@ -24,7 +24,7 @@ STATUS_WORD = {READY: "READY", NOT_READY: "NOT READY", NOT_CHECKED: "not checked
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 
 
-def _env():
+def template_env():
     import jinja2
     return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                               autoescape=True, keep_trailing_newline=True)
@@ -32,12 +32,12 @@ def _env():
 
 def render_html(dossier):
     """See the module doc."""
-    template = _env().get_template("dossier.html.j2")
+    template = template_env().get_template("dossier.html.j2")
     return template.render(d=dossier, svg=storage_svg(dossier.etcd),
                            status_word=STATUS_WORD, ms=fmt_ms)
 
 
-def _cell(text):
+def md_cell(text):
     return str(text if text is not None else "-").replace("|", "\\|").replace("\n", " ")
 
 
@@ -47,7 +47,7 @@ def render_markdown(dossier, svg_name="storage.svg"):
     out += ["%s  " % line for line in dossier.subject] + [""]
     out += ["| area | status | verdict |", "|---|---|---|"]
     for a in dossier.areas:
-        out.append("| %s | **%s** | %s |" % (a.area, STATUS_WORD[a.status], _cell(a.verdict)))
+        out.append("| %s | **%s** | %s |" % (a.area, STATUS_WORD[a.status], md_cell(a.verdict)))
     out += ["", "## What to do, in order", ""]
     if not dossier.todo:
         out.append("Nothing: every checked area is ready.")
@@ -68,8 +68,8 @@ def render_markdown(dossier, svg_name="storage.svg"):
             s, dev = m.get("stats") or {}, m.get("device") or {}
             ci = s.get("p99_ci_ms") or [None, None]
             out.append("| %s | %s %s | %s | %s | %s | %s | %s [%s - %s] | %s | %s |" % (
-                _cell(m.get("label") or m.get("path")), _cell(dev.get("fstype")),
-                _cell(dev.get("kind")), _cell(m.get("engine")), s.get("count"),
+                md_cell(m.get("label") or m.get("path")), md_cell(dev.get("fstype")),
+                md_cell(dev.get("kind")), md_cell(m.get("engine")), s.get("count"),
                 fmt_ms(s.get("p50_ms")), fmt_ms(s.get("p90_ms")), fmt_ms(s.get("p99_ms")),
                 fmt_ms(ci[0]), fmt_ms(ci[1]), fmt_ms(s.get("p999_ms")), fmt_ms(s.get("max_ms"))))
         out += ["", "**Verdict %s**: etcd --heartbeat-interval=%s --election-timeout=%s" % (
@@ -94,8 +94,8 @@ def render_markdown(dossier, svg_name="storage.svg"):
                 srcs = ", ".join("[%s](%s)" % (s.get("id"), s.get("url"))
                                  for s in o.get("source") or [])
                 out.append("| %s | %s | %s | %s | %s | %s |" % (
-                    status, _cell(o.get("option")), _cell(o.get("expected")),
-                    _cell(o.get("actual")), _cell(o.get("reason")), srcs))
+                    status, md_cell(o.get("option")), md_cell(o.get("expected")),
+                    md_cell(o.get("actual")), md_cell(o.get("reason")), srcs))
             out.append("")
     out += ["", "## Inputs", ""] + ["- %s: %s" % (a.area, a.source or "not given")
                                     for a in dossier.areas]
