@@ -178,3 +178,32 @@ def test_chromium_renders_the_report(report_dir, tmp_path):
         assert m and m.group(1) == word, area
     paths = re.findall(r'<path class="series" d="([^"]*)"', dom)
     assert len(paths) == 4 and all(len(d.split("L")) > 3 for d in paths)
+
+
+def test_run_makes_the_documents_then_the_report(tmp_path):
+    """--run on a board root (a fixture board without VXLAN), etcd-bench on a
+    directory given with --etcd-path: the three documents are kept and the
+    report shows the missing option and a measured storage path."""
+    sys.path.insert(0, str(REPO / "tests"))
+    import fleet_fixtures
+    root = fleet_fixtures.make_roots(tmp_path / "roots", 1, drop_option=(1, "VXLAN"))[0]
+    data = tmp_path / "etcd-data"
+    data.mkdir()
+    out = tmp_path / "report"
+    r = rcarkit("report", "--run", "--root", root, "--etcd-path", data, "--etcd-max-time", "2",
+                "-o", out)
+    assert r.returncode == 1, r.stderr
+    docs = sorted(p.name for p in (out / "documents").glob("[!.]*.json"))
+    assert docs == ["check-kernel.json", "check-node.json", "etcd-bench.json"]
+    md = (out / "report.md").read_text()
+    assert "| kernel | **NOT READY** |" in md and "VXLAN" in md
+    assert str(data) in md and (out / "storage.svg").is_file()
+    assert not list(data.iterdir()), "etcd-bench left its file behind"
+    # without --etcd-path nothing is written to a disk, and the stale etcd-bench
+    # document of the first run is gone
+    r = rcarkit("report", "--run", "--root", root, "-o", out)
+    assert r.returncode == 1, r.stderr
+    assert not (out / "documents" / "etcd-bench.json").exists()
+    assert "| storage | **not checked** |" in (out / "report.md").read_text()
+    r = rcarkit("report", "--root", root, "-o", out)
+    assert r.returncode == 2 and "only used with --run" in r.stderr

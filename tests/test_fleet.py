@@ -113,3 +113,18 @@ def test_not_a_fleet_dir_is_exit_2(tmp_path):
     (tmp_path / "empty").mkdir()
     r = rcarkit("report", "--fleet", tmp_path / "empty", "-o", tmp_path / "o")
     assert r.returncode == 2 and "no host directories" in r.stderr
+
+
+def test_fleet_html_is_valid_and_links_each_board(collected, tmp_path):
+    html5lib = pytest.importorskip("html5lib")
+    out = tmp_path / "o"
+    r = rcarkit("report", "--fleet", collected, "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert max(len(line) for line in r.stdout.splitlines()) <= 80
+    page = (out / "fleet.html").read_text()
+    parser = html5lib.HTMLParser(strict=True)
+    parser.parse(page)
+    for board in ("board-01", "board-02", "board-03"):
+        assert 'href="hosts/%s/report.html"' % board in page
+        parser.parse((out / "hosts" / board / "report.html").read_text())
+    assert "<script" not in page
