@@ -375,7 +375,9 @@ def test_cli_refuses_a_too_small_second_path_for_fio_before_measuring(tmp_path, 
     from rcarkit.cli.app import app
     small = tmp_path / "small"
     small.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=80m", "tmpfs", str(small)]).returncode:
+    # 200 MiB: above etcd's own minimum (below it the PATH is reported
+    # unusable instead of refused), below fio's 190 MiB + margin
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200m", "tmpfs", str(small)]).returncode:
         pytest.skip("cannot mount tmpfs")
     try:
         measured = []
@@ -383,7 +385,7 @@ def test_cli_refuses_a_too_small_second_path_for_fio_before_measuring(tmp_path, 
         big = tmp_path / "big"
         big.mkdir()
         r = CliRunner().invoke(app, ["etcd-bench", str(big), str(small), "--engine", "fio",
-                                     "--max-bytes", str(70 * 1024 * 1024)])
+                                     "--max-bytes", str(190 * 1024 * 1024)])
         assert r.exit_code == 2 and "free" in r.output
         assert measured == []
     finally:
