@@ -65,6 +65,8 @@ def etcd_bench_cmd(
                                             show_default=False),
     full: bool = typer.Option(False, "--full", help="Run fio's whole etcd recipe (22 MiB of "
                               "2300-byte writes + fdatasync), no early stop."),
+    k3s: bool = typer.Option(False, "--k3s", help="Also time SQLite commits with k3s's kine "
+                             "settings on each PATH: does a single-server k3s fit?"),
     peer: Optional[str] = typer.Option(None, "--peer", help="HOST:PORT of a candidate etcd "
                                        "host: measure TCP round trips to it."),
     control_planes: int = typer.Option(1, "--control-planes", help="Number of control-plane "
@@ -107,7 +109,7 @@ def etcd_bench_cmd(
         try:
             _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
                  emit_dir, kubeadm_api, force, fmt, load, write_rate,
-                 min_time=min_time, full=full)
+                 min_time=min_time, full=full, k3s=k3s)
         except OSError as exc:
             where = (" %s" % exc.filename) if getattr(exc, "filename", None) else ""
             fail("I/O error%s: %s" % (where, exc.strerror or exc))
@@ -115,7 +117,7 @@ def etcd_bench_cmd(
 
 def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
          emit_dir, kubeadm_api, force, fmt, load="saturated", write_rate=10.0,
-         min_time=10.0, full=False):
+         min_time=10.0, full=False, k3s=False):
     from rcarkit.etcd import advice as etcd_advice
     from rcarkit.etcd import bench as etcd_bench
     from rcarkit.etcd.peer import measure_peer, parse_peer
@@ -146,6 +148,7 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
     progress = ProgressBar() if fmt != "json" and _is_tty(sys.stdout) and _is_tty(sys.stderr) \
         else None
     measurements = []
+    kine_measurements = []
     try:
         peer_measurement = None
         if peer is not None:  # first: an unreachable peer fails in seconds, not after the disks
@@ -158,13 +161,21 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
                 engine=engine, thresholds=etcd_advice.THRESHOLDS, progress=callback,
                 min_time=min_time, full=full, load=load, write_rate=rate,
                 backend_thresholds=(etcd_advice.BACKEND_COMMIT_P99_MAX_S,)))
+            if k3s and measurements[-1].stopped_because != "no-space":
+                from rcarkit.etcd.kine import measure_kine
+                callback = progress.for_item(i, len(targets), target + " (SQLite)") \
+                    if progress else None
+                kine_measurements.append(measure_kine(
+                    target, value_bytes=block_size, min_time=min_time,
+                    max_time=effective_max_time, progress=callback))
     finally:
         if progress:
             progress.clear()
 
     rec = etcd_advice.recommend(measurements,
                                 peer=peer_measurement.stats if peer_measurement else None,
-                                control_planes=control_planes, peer_address=peer)
+                                control_planes=control_planes, peer_address=peer,
+                                kine=kine_measurements)
     written: List[str] = []
     emit_error = None
     if emit_dir is not None:
@@ -182,6 +193,7 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
                "measurements": [m.to_dict() for m in measurements],
                "peer": peer_measurement.to_dict() if peer_measurement else None,
                "recommendation": rec.to_dict(),
+               "k3s": [k.to_dict() for k in kine_measurements] if k3s else None,
                "emitted": {"directory": str(emit_dir) if emit_dir else None,
                            "kubeadm_api": kubeadm_api if emit_dir else None,
                            "written": written,
@@ -189,7 +201,7 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
                            "error": str(emit_error) if emit_error else None}}
         emit(json.dumps(_json_safe(doc), indent=2, allow_nan=False) + "\n")
     else:
-        emit(render_table(measurements, peer_measurement, rec))
+        emit(render_table(measurements, peer_measurement, rec, kine_measurements))
     if emit_error is not None:
         fail(str(emit_error), emit_error.exit_code)
     for path in written:
@@ -330,7 +342,7 @@ def _wrap(text: str, first: str, rest: str) -> List[str]:
                          break_long_words=False, break_on_hyphens=False) or [first.rstrip()]
 
 
-def render_table(measurements, peer_measurement, rec) -> str:
+def render_table(measurements, peer_measurement, rec, kine_measurements=()) -> str:
     lines: List[str] = []
     for m in measurements:
         d = m.device
@@ -379,6 +391,13 @@ def render_table(measurements, peer_measurement, rec) -> str:
         lines.append("  samples   %d TCP connects, %d failed, %.1f s"
                      % (p.stats.count, p.failures, p.elapsed))
         lines += _stats_lines(p.stats, "rtt")
+        lines.append("")
+    for k in kine_measurements:
+        lines.append("K3S %s (SQLite with kine's settings)" % k.path)
+        lines += _wrap("%d commits of %d B values, %.1f s, stopped: %s"
+                       % (k.commits, k.value_bytes, k.elapsed, k.stopped_because),
+                       "  samples   ", " " * 12)
+        lines += _stats_lines(k.stats, "commit")
         lines.append("")
     lines.append("VERDICT   %s  (exit %d)" % (rec.verdict, rec.exit_code))
     if rec.path:

@@ -112,6 +112,13 @@ REFERENCES = {
                        "kubeadm-config.v1beta4/ (type Timeouts)",
     "kubeadm-ha-etcd": "https://kubernetes.io/docs/setup/production-environment/tools/"
                        "kubeadm/high-availability/#external-etcd-nodes",
+    "kine-sqlite": "k3s-io/kine pkg/drivers/sqlite/sqlite.go (default DSN "
+                   "?_journal=WAL&cache=shared&_busy_timeout=30000&_txlock=immediate) and "
+                   "mattn/go-sqlite3 sqlite3.go (synchronous NORMAL by default)",
+    "k3s-datastore": "https://docs.k3s.io/datastore (SQLite is the default datastore of "
+                     "a single server; embedded etcd for several)",
+    "k3s-1850": "https://github.com/k3s-io/k3s/issues/1850 (k3s crash-looping on a slow "
+                "SD card)",
 }
 
 # --- disk: fdatasync latency -------------------------------------------------
@@ -487,6 +494,7 @@ class Recommendation:
     external_endpoints: List[str] = field(default_factory=list)
     snapshot_dir: Optional[str] = None      # tmpfs: where snapshots go
     clamped: bool = False
+    k3s: Optional[dict] = None              # --k3s: SQLite (kine) commits on the PATH
 
     @property
     def references(self) -> Dict[str, str]:
@@ -515,6 +523,7 @@ class Recommendation:
             "references": self.references,
             "paths": [a.to_dict() for a in self.assessments],
             "exit_code": self.exit_code,
+            "k3s": self.k3s,
         }
 
 
@@ -636,13 +645,59 @@ def _external_endpoint(address: Optional[str]) -> List[str]:
     return ["https://%s:%s" % (host, port)]
 
 
+def _k3s_summary(kine, best):
+    """``(info dict or None, lines(verdict) -> why lines)`` for ``--k3s``."""
+    if not kine:
+        return None, lambda verdict: []
+    from rcarkit.etcd.kine import KINE_COMMIT_P99_MAX_S, kine_fits
+    chosen = None
+    if best is not None:
+        chosen = next((k for k in kine if k.path == best.path), None)
+    chosen = chosen or kine[0]
+    st = chosen.stats
+    fits = kine_fits(st)
+    info = {"path": chosen.path, "datastore": "sqlite (kine)", "fits": fits,
+            "commit_p99_ms": round(st.p99 * 1000.0, 6) if _finite(st.p99) else None,
+            "commit_p99_ci_ms": [round(v * 1000.0, 6) if _finite(v) else None
+                                 for v in st.p99_ci],
+            "commit_max_ms": round(st.max * 1000.0, 6) if _finite(st.max) else None,
+            "limit_p99_ms": KINE_COMMIT_P99_MAX_S * 1000.0, "commits": st.count}
+    measured = ("%s: SQLite commits with kine's settings (WAL, synchronous=NORMAL, "
+                "busy_timeout 30000 [kine-sqlite]): p99 %s, 95%% CI %s, max %s, %d commits"
+                % (chosen.path, _ms_text(st.p99), _ci_text(st.p99_ci), _ms_text(st.max),
+                   st.count))
+
+    def lines(verdict):
+        if fits is True:
+            if verdict == LOCAL_DEFAULTS:
+                tail = ("etcd fits here too; k3s with SQLite (its default for a single "
+                        "server) fits as well.")
+            else:
+                tail = ("etcd's limits are missed here, but SQLite's commits fit (p99 "
+                        "below %g ms, the limit etcd sets for its own database commits "
+                        "[etcd-faq]): a SINGLE-SERVER k3s with its default SQLite "
+                        "datastore can keep its data on this PATH (k3s needs etcd only "
+                        "for several servers) [k3s-datastore]." % (KINE_COMMIT_P99_MAX_S * 1000))
+        elif fits is False:
+            tail = ("SQLite's commits miss %g ms too (or took 1 s or more): k3s with "
+                    "SQLite would struggle here as well, as on slow SD cards [k3s-1850]."
+                    % (KINE_COMMIT_P99_MAX_S * 1000))
+        else:
+            tail = ("the interval contains %g ms: whether SQLite fits cannot be "
+                    "confirmed (run longer with --max-time)." % (KINE_COMMIT_P99_MAX_S * 1000))
+        return ["k3s: %s -> %s" % (measured, tail)]
+    return info, lines
+
+
 def recommend(measurements: Sequence, peer=None, control_planes: int = 1,
-              peer_address: Optional[str] = None) -> Recommendation:
+              peer_address: Optional[str] = None, kine: Sequence = ()) -> Recommendation:
     """Choose a verdict for ``measurements`` (PathMeasurement list) and ``peer``
     (FsyncStats of TCP round trips, seconds, or None); see the module doc.
 
     ``peer_address`` (``HOST:PORT``) only labels the peer and gives the
-    external endpoint. Raises RcarkitError for ``control_planes < 1`` or when
+    external endpoint. ``kine``: :class:`rcarkit.etcd.kine.KineMeasurement` of
+    the same PATHs (``--k3s``): a why line and ``Recommendation.k3s`` say
+    whether a single-server k3s with its SQLite datastore fits. Raises RcarkitError for ``control_planes < 1`` or when
     there is nothing to judge.
     """
     if control_planes < 1:
@@ -673,10 +728,15 @@ def recommend(measurements: Sequence, peer=None, control_planes: int = 1,
         why.append("Best persistent candidate: %s, ranked by status then p99 upper bound "
                    "before %s." % (best.path, others))
 
+    k3s_info, k3s_lines = _k3s_summary(kine, best)
+
     def finish(verdict, path, heartbeat, election, clamped, data_dir=None,
                endpoints=(), snapshot_dir=None, extra=()):
         timeouts = kubeadm_timeouts_for(election)
         lines = list(why) + list(extra)
+        if k3s_info is not None:
+            k3s_info["etcd_verdict"] = verdict
+            lines += k3s_lines(verdict)
         lines.append(_timeouts_line(heartbeat, election, clamped))
         lines.append(_kubeadm_line(timeouts))
         return Recommendation(
@@ -685,7 +745,7 @@ def recommend(measurements: Sequence, peer=None, control_planes: int = 1,
             exit_code=EXIT_OK if verdict == LOCAL_DEFAULTS else EXIT_FINDINGS,
             data_dir=data_dir, control_planes=control_planes, assessments=assessments,
             peer=peer_info, external_endpoints=list(endpoints), snapshot_dir=snapshot_dir,
-            clamped=clamped)
+            clamped=clamped, k3s=k3s_info)
 
     if best is not None and best.status != UNUSABLE:
         if control_planes > 1 and rtt is None:
