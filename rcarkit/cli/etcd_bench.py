@@ -68,10 +68,22 @@ def etcd_bench_cmd(
                                     "1.31) or v1beta3."),
     force: bool = typer.Option(False, "--force", help="Overwrite emitted files changed by "
                                "hand."),
+    load: str = typer.Option("auto", "--load", help="etcd: etcd's WAL writer at --write-rate "
+                             "plus its backend commits, both p99s judged; saturated: one "
+                             "writer back to back (fio's recipe); auto: etcd when --max-time "
+                             "leaves it time to decide (about 46 s), else saturated."),
+    write_rate: float = typer.Option(10.0, "--write-rate", help="Writes/s etcd receives with "
+                                     "--load etcd (a few-node control plane: ~1.5 idle; 0 = "
+                                     "saturated)."),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
 ):
     check_choice(fmt, ("table", "json"), "--format")
     check_choice(engine, ("rcarkit", "fio", "auto"), "--engine")
+    check_choice(load, ("auto", "etcd", "saturated"), "--load")
+    if not (write_rate >= 0) or math.isinf(write_rate):
+        fail("--write-rate must be a number of writes per second >= 0, not %r" % write_rate)
+    if load == "etcd" and engine == "fio":
+        fail("--load etcd runs rcarkit's own writers; use it with --engine rcarkit")
     check_choice(kubeadm_api, ("v1beta4", "v1beta3"), "--kubeadm-api")
     if control_planes < 1:
         fail("--control-planes must be at least 1, not %d" % control_planes)
@@ -85,14 +97,14 @@ def etcd_bench_cmd(
     with user_errors():
         try:
             _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
-                 emit_dir, kubeadm_api, force, fmt)
+                 emit_dir, kubeadm_api, force, fmt, load, write_rate)
         except OSError as exc:
             where = (" %s" % exc.filename) if getattr(exc, "filename", None) else ""
             fail("I/O error%s: %s" % (where, exc.strerror or exc))
 
 
 def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
-         emit_dir, kubeadm_api, force, fmt):
+         emit_dir, kubeadm_api, force, fmt, load="saturated", write_rate=10.0):
     from rcarkit.etcd import advice as etcd_advice
     from rcarkit.etcd import bench as etcd_bench
     from rcarkit.etcd.peer import measure_peer, parse_peer
@@ -106,8 +118,12 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
         DEFAULT_DATA_DIR if os.path.isdir(DEFAULT_DATA_DIR) else os.getcwd()]
     if max_bytes is None:
         max_bytes = etcd_bench.DEFAULT_MAX_BYTES
+    from rcarkit.etcd.load import resolve_load, etcd_load_seconds
+    rate = write_rate if write_rate > 0 else None
+    load = resolve_load(load, etcd_bench._resolve_engine(engine), rate, max_time,
+                        etcd_load_seconds(rate))
     for target in targets:  # refuse bad PATHs before measuring any
-        etcd_bench.check_target(target, etcd_bench.space_needed(engine, max_bytes))
+        etcd_bench.check_target(target, etcd_bench.space_needed(engine, max_bytes, load))
 
     progress = ProgressBar() if fmt != "json" and _is_tty(sys.stdout) and _is_tty(sys.stderr) \
         else None
@@ -121,7 +137,9 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
             callback = progress.for_item(i, len(targets), target) if progress else None
             measurements.append(etcd_bench.measure_path(
                 target, block_size=block_size, max_time=max_time, max_bytes=max_bytes,
-                engine=engine, thresholds=etcd_advice.THRESHOLDS, progress=callback))
+                engine=engine, thresholds=etcd_advice.THRESHOLDS, progress=callback,
+                load=load, write_rate=rate,
+                backend_thresholds=(etcd_advice.BACKEND_COMMIT_P99_MAX_S,)))
     finally:
         if progress:
             progress.clear()
@@ -292,11 +310,23 @@ def render_table(measurements, peer_measurement, rec) -> str:
         dev = d.summary() if hasattr(d, "summary") else "%s (%s)" % (d.fstype, d.kind)
         opts = ",".join(d.mount_options[:6]) if d.mount_options else ""
         lines += _wrap(dev + ("  [%s]" % opts if opts else ""), "  device    ", " " * 12)
-        lines += _wrap("%d x %d B fdatasync, %s engine%s, %.1f s, stopped: %s"
-                       % (m.stats.count, m.block_size, m.stats.engine,
-                          (" " + m.engine_version) if getattr(m, "engine_version", None) else "",
-                          m.elapsed, m.stopped_because), "  samples   ", " " * 12)
-        lines += _stats_lines(m.stats, "fsync")
+        backend = getattr(m, "backend_stats", None)
+        if backend is not None:
+            rate = "saturated" if m.write_rate is None else "%g writes/s" % m.write_rate
+            lines += _wrap("etcd load at %s: %d WAL fdatasyncs (%d x %d B entries) and %d "
+                           "backend commits, %.1f s, stopped: %s"
+                           % (rate, m.stats.count, m.load_details.get("requests", 0),
+                              m.block_size, backend.count, m.elapsed, m.stopped_because),
+                           "  samples   ", " " * 12)
+        else:
+            lines += _wrap("%d x %d B fdatasync, %s engine%s, %.1f s, stopped: %s"
+                           % (m.stats.count, m.block_size, m.stats.engine,
+                              (" " + m.engine_version) if getattr(m, "engine_version", None)
+                              else "", m.elapsed, m.stopped_because),
+                           "  samples   ", " " * 12)
+        lines += _stats_lines(m.stats, "fsync" if backend is None else "WAL")
+        if backend is not None:
+            lines += _stats_lines(backend, "commit")
         hist = render_histogram(m.stats.histogram)
         if hist:
             lines.append("  histogram")

@@ -336,12 +336,18 @@ def assess(measurement) -> PathAssessment:
     else:
         tail, source = stats.p999, "p99.9"
     p999 = stats.p999 if _finite(stats.p999) else stats.max
-    if _finite(high) and high < FSYNC_P99_MAX_S:
+    backend = getattr(measurement, "backend_stats", None)  # --load etcd only
+    backend_fits, backend_slow = True, False
+    if backend is not None and backend.count > 0:
+        b_low, b_high = backend.p99_ci
+        backend_fits = _finite(b_high) and b_high < BACKEND_COMMIT_P99_MAX_S
+        backend_slow = _finite(b_low) and b_low >= BACKEND_COMMIT_P99_MAX_S
+    if _finite(high) and high < FSYNC_P99_MAX_S and backend_fits:
         status = FITS
     elif (_finite(p999) and p999 >= FSYNC_UNUSABLE_S) or \
             (_finite(low) and low >= FSYNC_UNUSABLE_S):
         status = UNUSABLE
-    elif _finite(low) and low >= FSYNC_P99_MAX_S:
+    elif (_finite(low) and low >= FSYNC_P99_MAX_S) or backend_slow:
         status = SLOW
     else:
         status = UNDECIDED
@@ -593,6 +599,9 @@ def recommend(measurements: Sequence, peer=None, control_planes: int = 1,
     rtt, rtt_source = _rtt_bound(peer) if peer is not None and peer.count > 0 else (None, None)
     peer_info = _peer_summary(peer, peer_address) if peer is not None else None
     why: List[str] = [_status_line(a) for a in assessments]
+    from rcarkit.etcd.load import load_summary  # which measurement the verdict rests on
+    for line in dict.fromkeys(load_summary(m) for m in measurements):
+        why.append(line)
     for a in assessments:
         why.extend(_kind_lines(a))
     if peer is not None and peer.count > 0:

@@ -68,6 +68,10 @@ Safety
   (``statvfs`` ``ST_RDONLY``), is not writable (``os.access``) or lacks free
   space for the preallocation plus a margin (``shutil.disk_usage``).
 * Bounded by ``max_time`` (default 60 s) and ``max_bytes`` (default 22 MiB).
+
+Long because the three ways of loading the disk (our saturated writer, fio,
+etcd's two writers from :mod:`rcarkit.etcd.load`) share one set of checks,
+one temporary directory and one result type here.
 """
 
 import errno
@@ -136,6 +140,15 @@ class PathMeasurement:
     engine_version: Optional[str] = None  # e.g. "fio-3.33"
     notes: List[str] = field(default_factory=list)
     samples: List[float] = field(default_factory=list, repr=False)  # seconds; not in to_dict
+    # --load etcd (rcarkit.etcd.load): the WAL writer paced at write_rate (None:
+    # saturated) with bbolt-style backend commits alongside; ``stats`` are then
+    # the WAL syncs under that load and ``backend_stats`` the commits.
+    load: str = "saturated"
+    write_rate: Optional[float] = None
+    backend_stats: Optional[FsyncStats] = None
+    backend_thresholds_decided: Dict[str, bool] = field(default_factory=dict)
+    load_details: Dict[str, object] = field(default_factory=dict)
+    backend_samples: List[float] = field(default_factory=list, repr=False)
 
     @property
     def engine(self) -> str:
@@ -155,6 +168,11 @@ class PathMeasurement:
             "stopped_because": self.stopped_because,
             "thresholds_decided": dict(self.thresholds_decided),
             "notes": list(self.notes),
+            "load": self.load,
+            "write_rate": self.write_rate,
+            "backend_stats": self.backend_stats.to_dict() if self.backend_stats else None,
+            "backend_thresholds_decided": dict(self.backend_thresholds_decided),
+            "load_details": dict(self.load_details),
         }
 
 
@@ -408,9 +426,13 @@ def _run_fio(tmpdir: str, block_size: int, max_time: float, max_bytes: int,
     return result, stats, elapsed
 
 
-def space_needed(engine: str, max_bytes: int) -> int:
+def space_needed(engine: str, max_bytes: int, load: str = "saturated") -> int:
     """Bytes the run writes under PATH: fio lays out its whole ``--size``, our
-    engine preallocates at most one WAL segment."""
+    engine preallocates at most one WAL segment; ``load="etcd"`` a whole WAL
+    segment plus the backend file (rcarkit.etcd.load.space_needed_etcd)."""
+    if load == "etcd":
+        from rcarkit.etcd.load import space_needed_etcd
+        return space_needed_etcd()
     if _resolve_engine(engine) == "fio":
         return max_bytes
     return min(WAL_SEGMENT_BYTES, max_bytes)
@@ -428,14 +450,33 @@ def measure_path(path, block_size: int = DEFAULT_BLOCK_SIZE, max_time: float = D
                  max_bytes: int = DEFAULT_MAX_BYTES, engine: str = "rcarkit",
                  thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
                  progress: Optional[ProgressCallback] = None, adaptive: bool = True,
-                 sys_root: str = "/sys", proc_root: str = "/proc") -> PathMeasurement:
+                 sys_root: str = "/sys", proc_root: str = "/proc",
+                 load: str = "saturated", write_rate: Optional[float] = None,
+                 backend_thresholds: Sequence[float] = (0.025,)) -> PathMeasurement:
     """Benchmark fdatasync under ``path`` (see the module docstring).
 
     ``progress(fraction, text)`` is called about every 0.1 s while sampling
     (rcarkit engine) and with 1.0 at the end. ``adaptive=False`` disables the
     stopping rule (runs to ``max_bytes`` / ``max_time`` like fio).
+
+    ``load="etcd"`` (rcarkit engine only) runs etcd's two writers together
+    (:mod:`rcarkit.etcd.load`): WAL syncs paced at ``write_rate`` requests/s
+    (None: saturated) and backend commits; sampling stops when both p99s are
+    decided against ``thresholds`` and ``backend_thresholds``.
     """
     engine = _resolve_engine(engine)
+    if load not in ("saturated", "etcd"):
+        raise RcarkitError("unknown load %r" % (load,), hint="use etcd or saturated")
+    if load == "etcd" and block_size > max_bytes:
+        raise RcarkitError("one block (--block-size %d) is larger than --max-bytes (%d)"
+                           % (block_size, max_bytes),
+                           hint="lower --block-size or raise --max-bytes")
+    if load == "etcd":
+        if engine != "rcarkit":
+            raise RcarkitError("--load etcd needs --engine rcarkit (fio runs one writer)")
+        return _measure_etcd_load(path, block_size, max_time, max_bytes, thresholds,
+                                  backend_thresholds, write_rate, progress, adaptive,
+                                  sys_root, proc_root)
     if block_size < 1:
         raise RcarkitError("block size must be at least 1 byte, got %d" % block_size)
     if max_bytes < block_size:
@@ -487,6 +528,58 @@ def measure_path(path, block_size: int = DEFAULT_BLOCK_SIZE, max_time: float = D
     if progress is not None:
         progress(1.0, "done")
     return m
+
+
+def _measure_etcd_load(path, block_size, max_time, max_bytes, thresholds, backend_thresholds,
+                       write_rate, progress, adaptive, sys_root, proc_root) -> PathMeasurement:
+    from rcarkit.etcd.load import EtcdLoadConfig, run_etcd_load, space_needed_etcd  # lazy
+
+    if write_rate is not None and not write_rate > 0:
+        raise RcarkitError("--write-rate must be positive (0 on the command line: saturated)")
+    if block_size < 1 or not max_time > 0:
+        raise RcarkitError("block size and --max-time must be positive")
+    config = EtcdLoadConfig(write_rate=write_rate, entry_bytes=block_size)
+    needed = space_needed_etcd(config)
+    check_target(path, needed)
+    device = describe_path(path, sys_root=sys_root, proc_root=proc_root)
+    thresholds = tuple(float(t) for t in thresholds)
+    backend_thresholds = tuple(float(t) for t in backend_thresholds)
+    wal_stop = AdaptiveStop(thresholds=thresholds)
+    be_stop = AdaptiveStop(thresholds=backend_thresholds)
+    state = {"wal": False, "backend": False}
+
+    def stop_check(wal, backend, elapsed):
+        if wal_stop.due(len(wal)):
+            state["wal"] = wal_stop.check(list(wal))
+        if be_stop.due(len(backend)):
+            state["backend"] = be_stop.check(list(backend))
+        return state["wal"] and state["backend"]
+
+    with bench_tempdir(path, needed) as tmpdir:
+        try:
+            run = run_etcd_load(tmpdir, config, max_time=max_time, max_bytes=max_bytes,
+                                stop_check=stop_check if adaptive else None,
+                                progress=progress)
+        except OSError as e:
+            raise RcarkitError("I/O error while benchmarking: %s" % (e.strerror or e),
+                               path=str(path))
+    stats = FsyncStats.from_samples(run.wal_samples, engine="rcarkit")
+    backend_stats = FsyncStats.from_samples(run.backend_samples, engine="rcarkit")
+    if progress is not None:
+        progress(1.0, "done")
+    return PathMeasurement(
+        path=str(path), device=device, stats=stats, block_size=block_size,
+        bytes_written=run.wal_bytes, elapsed=run.elapsed, stopped_because=run.stopped_because,
+        thresholds_decided=wal_stop.final(run.wal_samples),
+        preallocated_bytes=config.wal_segment_bytes, notes=list(run.notes),
+        samples=run.wal_samples, load="etcd", write_rate=write_rate,
+        backend_stats=backend_stats,
+        backend_thresholds_decided=be_stop.final(run.backend_samples),
+        load_details={"requests": run.requests, "wal_syncs": len(run.wal_samples),
+                      "backend_commits": run.commits, "backend_pages": run.backend_pages,
+                      "backend_file_bytes": run.backend_file_bytes,
+                      "model": config.to_dict()},
+        backend_samples=run.backend_samples)
 
 
 def measure_paths(paths: Sequence, **kwargs) -> List[PathMeasurement]:
