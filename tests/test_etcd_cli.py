@@ -163,9 +163,12 @@ def test_emit_writes_and_protects_hand_edits(tmp_path, shm_dir):
     assert "wrote " in r.stderr
     cfg = out / "kubeadm-config.yaml"
     cfg.write_text(cfg.read_text() + "# hand edit\n")
+    # Bug (issue 9): the run after the edit the README asks for was refused.
     r2 = run_subprocess("etcd-bench", "--max-time", "2", shm_dir, "--emit", out)
-    assert_one_line_error(r2)
-    assert "--force" in r2.stderr
+    assert r2.returncode == 1, r2.stderr
+    assert "kubeadm-config.yaml.new" in r2.stderr and "--force" in r2.stderr
+    assert "# hand edit" in cfg.read_text()
+    assert (out / "kubeadm-config.yaml.new").is_file()
     r3 = run_subprocess("etcd-bench", "--max-time", "2", shm_dir, "--emit", out, "--force",
                         "--kubeadm-api", "v1beta3")
     assert r3.returncode == 1, r3.stderr
@@ -299,17 +302,15 @@ def test_default_path_is_the_current_directory_without_var_lib_etcd(tmp_path, mo
     assert no_leftovers(tmp_path)
 
 
-def test_hand_edit_in_emit_dir_refused_before_measuring(tmp_path):
+def test_foreign_file_in_emit_dir_is_kept_and_new_written_beside(tmp_path, shm_dir):
     out = tmp_path / "emit"
     out.mkdir()
     (out / "kubeadm-config.yaml").write_text("# mine\n")
     (out / "notes.txt").write_text("unrelated files are fine\n")
-    r = run_subprocess("etcd-bench", "--max-time", "30", tmp_path, "--emit", out)
-    assert_one_line_error(r)
-    assert "kubeadm-config.yaml" in r.stderr and "--force" in r.stderr
-    assert r.stdout == ""                      # refused before any measurement
+    r = run_subprocess("etcd-bench", "--max-time", "2", shm_dir, "--emit", out)
+    assert r.returncode == 1, r.stderr
     assert (out / "kubeadm-config.yaml").read_text() == "# mine\n"
-    assert no_leftovers(tmp_path)
+    assert "kind: ClusterConfiguration" in (out / "kubeadm-config.yaml.new").read_text()
 
 
 @pytest.mark.parametrize("inside", [False, True])
