@@ -164,7 +164,7 @@ def test_yocto_layer_summary_fits_80_columns(tmp_path, configs_dir):
     lines = result.stdout.splitlines()
     # the add-layer command is a path to paste whole; everything else must fit
     assert all(len(line) <= 80 for line in lines if "bitbake-layers" not in line), lines
-    assert "rcar-gen3, rcar-gen4" in " ".join(result.stdout.split())
+    assert "rcar-gen3, rcar-gateway, rcar, rcar-gen4" in " ".join(result.stdout.split())
 
 
 # --- verify-fragment: a malformed value is named, not blamed on dependencies --
