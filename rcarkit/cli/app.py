@@ -3,7 +3,8 @@
 * ``check-kernel`` here,
 * ``yocto-layer`` and ``verify-fragment`` in :mod:`rcarkit.cli.yocto_layer`,
 * ``etcd-bench`` in :mod:`rcarkit.cli.etcd_bench`,
-* ``check-node`` in :mod:`rcarkit.cli.check_node`.
+* ``check-node`` in :mod:`rcarkit.cli.check_node`,
+* ``report`` in :mod:`rcarkit.cli.report`.
 
 Only typer and the standard library are imported at start-up; each command
 imports its library when it runs, so ``check-kernel`` never pays for jinja2,
@@ -171,7 +172,8 @@ def _register_other_commands():
     from rcarkit.cli import check_node as cli_node
     from rcarkit.cli import verify_fragment as cli_verify
     from rcarkit.cli import yocto_layer as cli_yocto
-    for module in (cli_yocto, cli_verify, cli_etcd, cli_node):
+    from rcarkit.cli import report as cli_report
+    for module in (cli_yocto, cli_verify, cli_etcd, cli_node, cli_report):
         module.register(app)
 
 

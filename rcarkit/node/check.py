@@ -38,7 +38,8 @@ Library use::
 ``root``, ``live``, ``role``, ``kernel_release``, ``config`` (or null),
 ``node`` (the facts read: swap, cgroup, cpus, memory_mb, sysctl, tools,
 iptables_backend, listening_ports, hostname, interfaces, product_uuid,
-cmdline) and ``fixes`` (sysctls, modules_load, cmdline_add/remove,
+cmdline, and ``collected_at``: this machine's clock when the check ran, Unix
+seconds) and ``fixes`` (sysctls, modules_load, cmdline_add/remove,
 module_packages, tools_missing, tool_packages, swap_off, ...).
 
 Statuses: ``missing``/``wrong-value`` fail (exit 1 when required);
@@ -139,8 +140,12 @@ def check_node(root="/", role="control-plane", profiles=None, catalog=None, conf
     for check in CHECKS:
         check(checker)
     facts = dict(checker.facts)
+    import time
     facts.update({"root": node.path, "live": node.live, "kernel_release": release,
-                  "role": role})
+                  "role": role,
+                  # when (this machine's clock, seconds since the epoch): a fleet report
+                  # compares boards' clocks and the times their documents were made
+                  "collected_at": round(time.time(), 3)})
     subject = {"root": node.path, "live": node.live, "role": role, "kernel_release": release,
                "config": config.to_dict() if config is not None else None,
                "profiles": [p.name for p in profiles], "node": _json_facts(facts),
