@@ -95,20 +95,32 @@ def test_value_for():
     assert value_for("n") == "n"
 
 
-def test_fragment_has_exactly_the_failing_options(configs_dir, catalog, profiles):
+@pytest.mark.parametrize("with_optional", [False, True])
+def test_fragment_has_exactly_the_failing_options(configs_dir, catalog, profiles, with_optional):
+    """By default the failing required rules; with_optional adds the failing
+    optional ones, each marked optional (issue 13: fragments hold what is required)."""
     config = load_config(str(configs_dir / RCAR_414))
-    report, plan = _plan_for(config, catalog, profiles)
+    report, plan = _plan_for(config, catalog, profiles, with_optional=with_optional)
+    wanted = report.failing(True) + (report.failing(False) if with_optional else [])
     failing = {f.symbols[0] if len(f.symbols) == 1 else f.name for f in
-               report.failing(True) + report.failing(False) if f.name != "KERNEL_VERSION"}
+               wanted if f.name != "KERNEL_VERSION"}
     requested = [e for e in plan.entries if e.kind in (REQUESTED, IMPOSSIBLE, OBSOLETE)]
     assert len(requested) == len({e.symbol for e in requested})
     # every requested symbol comes from a failing rule, and every failing rule is there
-    for f in report.failing(True) + report.failing(False):
+    for f in wanted:
         if f.name == "KERNEL_VERSION":
             continue
         assert any(e.symbol in f.symbols for e in requested), f.name
+    required_syms = {s for f in report.failing(True) for s in f.symbols}
     for e in requested:
-        assert any(e.symbol in f.symbols for f in report.failing(True) + report.failing(False))
+        assert any(e.symbol in f.symbols for f in wanted)
+        assert e.optional == (e.symbol not in required_syms), e.symbol
+    only_optional = {s for f in report.failing(False) for s in f.symbols[:1]} - required_syms
+    assert only_optional, "the R-Car 4.14.75 config lacks optional options"
+    text = plan.render_cfg()
+    for sym in only_optional:
+        assert ("CONFIG_%s=" % sym in text) == with_optional, sym
+    assert ("(optional)" in text) == with_optional
     assert failing
     # nothing that passes is touched
     ok = {s for f in report.findings() if f.status == "ok" for s in f.symbols}
@@ -150,8 +162,8 @@ def test_without_base_config_every_dependency_is_listed(catalog, profiles):
 
 def test_render_is_deterministic_grouped_and_commented(configs_dir, catalog, profiles):
     config = load_config(str(configs_dir / RCAR_414))
-    _, plan1 = _plan_for(config, catalog, profiles)
-    _, plan2 = _plan_for(config, catalog, profiles)
+    _, plan1 = _plan_for(config, catalog, profiles, with_optional=True)
+    _, plan2 = _plan_for(config, catalog, profiles, with_optional=True)
     text = plan1.render_cfg()
     assert text == plan2.render_cfg()
     lines = text.splitlines()

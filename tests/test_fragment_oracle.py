@@ -180,7 +180,8 @@ def merges(oracle, expanded_bases, catalog, kernel_tree_61):
         config = load_config(base)
         report = check_config(config, profiles, catalog)
         for mode in MODES:
-            plan = plan_fragment(report, catalog, config=config,
+            # with the optional options too: the most a fragment asks of olddefconfig
+            plan = plan_fragment(report, catalog, config=config, with_optional=True,
                                  kernel_src=str(kernel_tree_61) if mode == "tree" else None)
             frag = os.path.join(oracle.work, "%s.%s.cfg" % (name, mode))
             with open(frag, "w") as fh:

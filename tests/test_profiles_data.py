@@ -258,8 +258,11 @@ def test_every_source_is_cited_and_has_a_url(catalog):
         cited |= set(prof.min_kernel_sources)
         for rule in prof.options:
             cited |= set(rule.sources)
+        cited |= set(prof.arches_sources)
     for hist in catalog.symbols.values():
         cited |= set(hist.sources)
+    for item in catalog.not_recommended.values():
+        cited |= set(item.sources)
     assert set(catalog.sources) <= cited, sorted(set(catalog.sources) - cited)
     for key, src in catalog.sources.items():
         assert src.url.startswith("https://"), key
@@ -532,3 +535,13 @@ def test_absence_explained_reads_gates(kconfig_61):
     assert not absence_explained("NO_SUCH_SYMBOL", on, kconfig_61)
     assert kconfig_61["IP_VS_TAB_BITS"][0].type == "int"
     assert kconfig_61["CGROUP_BPF"][0].type == "bool"
+
+
+def test_not_recommended_options_are_in_no_profile_and_real(catalog, kconfig_61):
+    """not-recommended.toml: each entry is a symbol the 6.1 tree defines, no
+    profile asks for it, and it says the harm with a source."""
+    assert "RT_GROUP_SCHED" in catalog.not_recommended
+    for name, item in catalog.not_recommended.items():
+        assert name in kconfig_61, name
+        assert item.harm and item.sources
+        assert not any(name in r.names for p in catalog.profiles.values() for r in p.options)

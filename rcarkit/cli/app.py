@@ -23,7 +23,7 @@ from rcarkit.cli.common import (CNI_OPTION, DEFCONFIG_OPTION, FORCE_OPTION, KERN
                                 PROFILES_DIR_OPTION, PROXY_MODE_OPTION, RUNTIME_OPTION,
                                 check_choice, choose_profiles, complete_format, emit, fail,
                                 next_step_text, read_kernel_config, selection_units, use_color,
-                                user_errors)
+                                user_errors, WITH_OPTIONAL_OPTION)
 from rcarkit.errors import EXIT_USAGE
 
 EXIT_CODES_HELP = ("Exit codes: 0 all required options present; 1 required options missing; "
@@ -91,6 +91,7 @@ def check_kernel_cmd(
     layer_series: Optional[str] = LAYER_SERIES_OPTION,
     kernel_src: Optional[Path] = KERNEL_SRC_OPTION,
     force: bool = FORCE_OPTION,
+    with_optional: bool = WITH_OPTIONAL_OPTION,
     no_color: bool = NO_COLOR_OPTION,
 ):
     check_choice(fmt, ("table", "json", "markdown"), "--format")
@@ -103,7 +104,8 @@ def check_kernel_cmd(
         given = [flag for flag, value in (("--kernel-recipe", kernel_recipe),
                                           ("--machine-override", machine_override),
                                           ("--layer-series", layer_series),
-                                          ("--kernel-src", kernel_src), ("--force", force or None))
+                                          ("--kernel-src", kernel_src), ("--force", force or None),
+                                          ("--with-optional", with_optional or None))
                  if value is not None]
         if given:
             fail("%s %s only used with --emit-fragment or --emit-layer"
@@ -133,7 +135,7 @@ def check_kernel_cmd(
                                           layer_dir=emit_layer, kernel_recipe=kernel_recipe,
                                           machine_override=machine_override,
                                           layer_series=layer_series, kernel_src=src,
-                                          force=force, config=cfg)
+                                          force=force, config=cfg, with_optional=with_optional)
         from rcarkit.render import render, width
         emit(render(report, fmt, only_missing, color))
         if fmt == "table" and report.exit_code != 0 and emit_fragment is None \

@@ -97,6 +97,10 @@ PROXY_MODE_OPTION = typer.Option(None, "--proxy-mode",
                                  autocompletion=_completer("proxy-mode"))
 PROFILES_DIR_OPTION = typer.Option(None, "--profiles-dir",
                                    help="Use option sets from this directory.")
+WITH_OPTIONAL_OPTION = typer.Option(
+    False, "--with-optional",
+    help="Also put options only optional rules ask for into the fragment "
+         "(marked optional in its comments); by default a fragment holds what is required.")
 KERNEL_VERSION_OPTION = typer.Option(None, "--kernel-version",
                                      help="Kernel version when the config has no header "
                                           "(it overrides the header's).")

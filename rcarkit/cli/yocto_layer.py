@@ -14,7 +14,7 @@ from rcarkit.cli.common import (CNI_OPTION, DEFCONFIG_OPTION, FORCE_OPTION, KERN
                          KERNEL_SRC_OPTION, KERNEL_VERSION_OPTION, LAYER_SERIES_OPTION,
                          MACHINE_OVERRIDE_OPTION, PROFILES_DIR_OPTION, PROFILE_OPTION,
                          PROXY_MODE_OPTION, RUNTIME_OPTION, check_choice, choose_profiles, emit,
-                         read_kernel_config, user_errors)
+                         WITH_OPTIONAL_OPTION, read_kernel_config, user_errors)
 
 HELP = (
     "Check a kernel config like check-kernel, then write a Yocto layer that adds "
@@ -53,6 +53,7 @@ def yocto_layer_cmd(
     layer_series: Optional[str] = LAYER_SERIES_OPTION,
     kernel_src: Optional[Path] = KERNEL_SRC_OPTION,
     force: bool = FORCE_OPTION,
+    with_optional: bool = WITH_OPTIONAL_OPTION,
     all_profiles: bool = typer.Option(False, "--all-profiles", help="Use every profile."),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
 ):
@@ -72,7 +73,7 @@ def yocto_layer_cmd(
         report = check_config(cfg, profiles, catalog)
         from rcarkit.kernel.fragment import plan_fragment
         plan = plan_fragment(report, catalog, kernel_src=str(kernel_src) if kernel_src else None,
-                             config=cfg)
+                             config=cfg, with_optional=with_optional)
         result = yocto.generate_layer(report, catalog, output, kernel_recipe=kernel_recipe,
                                       machine_override=machine_override,
                                       layer_series=layer_series, kernel_src=kernel_src,

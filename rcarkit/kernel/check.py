@@ -178,6 +178,11 @@ def check_config(config, profiles, catalog):
     if header is not None and config.version is not None and tuple(header) != tuple(config.version):
         notes.append("checked as Linux %s (--kernel-version), although the header of %s "
                      "says Linux %s" % (config.version, config.source, header))
+    for item in getattr(catalog, "not_recommended", {}).values():
+        if config.get(item.name) in ("y", "m"):
+            notes.append("%s=%s is set, which rcarkit does not recommend: %s (%s)"
+                         % (item.name, config.get(item.name), item.harm,
+                            ", ".join(catalog.source(k).url or k for k in item.sources)))
     if config.is_provisional:
         notes.append("%s is a defconfig: options it does not list take their Kconfig default, "
                      "so 'missing' results are provisional; expand it with 'make olddefconfig' "

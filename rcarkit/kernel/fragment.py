@@ -17,8 +17,11 @@ What goes in (:class:`FragmentEntry` ``kind``):
 
 ``requested``
     every option of the chosen profiles that check-kernel found missing or
-    with a wrong value (required and optional rules, from
-    :func:`rcarkit.kernel.check.missing_symbols`). For an ``any_of`` rule the
+    with a wrong value in a required rule (from
+    :func:`rcarkit.kernel.check.missing_symbols`). Options only optional rules
+    ask for are left out (a note counts them) unless ``with_optional=True``
+    (``--with-optional``); then they are added with ``optional`` set and
+    "(optional)" in their comment. For an ``any_of`` rule the
     first alternative that exists in the target kernel is used. ``y/m`` is
     written as ``y`` (built in: works without module packaging in the image),
     except when one of the option's parents is a module in the base (or is
@@ -95,6 +98,9 @@ class FragmentPlan:
     resolved_with: str = "kconfig_profiles/" + DEPENDS_FILE
     notes: List[str] = field(default_factory=list)
     profiles: List[str] = field(default_factory=list)
+    with_optional: bool = False
+    #: symbols only optional rules ask for, left out because with_optional is off
+    optional_left_out: List[str] = field(default_factory=list)
 
     def active(self):
         """Entries that go into the .cfg (requested + dependency)."""
@@ -125,7 +131,8 @@ class FragmentPlan:
             out.extend(_comment("note: " + _no_prefix(note)))
         if not self.entries:
             out.append("#")
-            out.append("# nothing to change: every checked option is already set")
+            out.append("# nothing to change: every %s option is already set"
+                       % ("checked" if self.with_optional else "required"))
         requested = [e for e in self.entries if e.kind == REQUESTED]
         order = [p for p in self.profiles
                  if any(e.profiles and e.profiles[0] == p for e in requested)]
@@ -139,7 +146,7 @@ class FragmentPlan:
             for e in requested:
                 if (e.profiles[0] if e.profiles else "-") != prof:
                     continue
-                text = e.reason
+                text = ("(optional) " if e.optional else "") + e.reason
                 if len(e.profiles) > 1:
                     text += " (also %s)" % ", ".join(e.profiles[1:])
                 if e.note:
@@ -172,6 +179,8 @@ class FragmentPlan:
     def to_dict(self):
         return {"kernel_version": self.kernel_version, "arch": self.arch,
                 "resolved_with": self.resolved_with, "profiles": list(self.profiles),
+                "with_optional": self.with_optional,
+                "optional_left_out": list(self.optional_left_out),
                 "notes": list(self.notes),
                 "entries": [e.to_dict() for e in self.entries],
                 "counts": {k: sum(1 for e in self.entries if e.kind == k) for k in KINDS}}
@@ -288,8 +297,11 @@ def _base_config(report, config):
 
 
 
-def requested_entries(report):
+def requested_entries(report, with_optional=False, left_out=None):
     """The requested entries from the report (no dependencies yet).
+
+    A symbol only optional rules ask for is added (``optional=True``) with
+    ``with_optional``, else appended to ``left_out`` (a list) and skipped.
 
     check-kernel already judged which alternatives of a rule exist in the
     checked kernel (``Finding.settable``) and :func:`missing_symbols` names the
@@ -301,6 +313,11 @@ def requested_entries(report):
     entries = []
     seen = {}
     for sym, expected, findings in missing_symbols(report):
+        optional = not any(f.required for f in findings)
+        if optional and not with_optional:
+            if left_out is not None and sym not in left_out:
+                left_out.append(sym)
+            continue
         rule_syms = list(findings[0].settable or findings[0].symbols)
         profiles = []
         reasons = []
@@ -317,7 +334,7 @@ def requested_entries(report):
                               profiles=profiles, reason=reasons[0] if reasons else "",
                               note="one of %s" % ", ".join(rule_syms) if len(rule_syms) > 1
                               else "",
-                              expected=str(expected),
+                              expected=str(expected), optional=optional,
                               alternatives=rule_syms[rule_syms.index(sym) + 1:]
                               if sym in rule_syms else [])
         seen[sym] = entry
@@ -325,14 +342,20 @@ def requested_entries(report):
     return entries
 
 
-def plan_fragment(report, catalog, kernel_src=None, arch=None, config=None):
-    """Plan the fragment for ``report`` (a check-kernel Report); see the module doc."""
+def plan_fragment(report, catalog, kernel_src=None, arch=None, config=None, with_optional=False):
+    """Plan the fragment for ``report`` (a check-kernel Report); see the module doc.
+
+    Only what required rules ask for goes in, unless ``with_optional``."""
     config = _base_config(report, config)
     version = report.subject.get("kernel_version")
     arch = arch or report.subject.get("arch") or (config.arch if config is not None else None)
     profiles = list(report.subject.get("profiles") or [g.name for g in report.groups])
-    entries = requested_entries(report)
+    left_out = []
+    entries = requested_entries(report, with_optional, left_out)
     notes = []
+    if left_out:
+        notes.append("%d optional option%s left out (%s); --with-optional adds them"
+                     % (len(left_out), "s"[:len(left_out) > 1], ", ".join(left_out)))
     if kernel_src is not None:
         from rcarkit.kernel.tree import load_tree
         tree = load_tree(kernel_src, arch=arch or "arm64")
@@ -364,7 +387,8 @@ def plan_fragment(report, catalog, kernel_src=None, arch=None, config=None):
     if config is not None and config.is_provisional:
         notes.append("base is a defconfig: dependencies it does not list are added")
     return FragmentPlan(entries=entries, kernel_version=version, arch=arch,
-                        resolved_with=resolved_with, notes=notes, profiles=profiles)
+                        resolved_with=resolved_with, notes=notes, profiles=profiles,
+                        with_optional=with_optional, optional_left_out=left_out)
 
 
 def _join_note(a, b):

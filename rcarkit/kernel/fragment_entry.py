@@ -26,6 +26,7 @@ class FragmentEntry:
     note: str = ""
     expected: str = ""          # the profile's expectation (y, y/m, >=N ...), requested only
     alternatives: List[str] = field(default_factory=list)   # any_of: the other candidates
+    optional: bool = False      # requested only by optional rules (only with --with-optional)
 
     def config_line(self):
         """The line as it appears in a .config / fragment."""
@@ -37,7 +38,7 @@ class FragmentEntry:
         return {"symbol": self.symbol, "value": self.value, "kind": self.kind,
                 "profiles": list(self.profiles), "reason": self.reason,
                 "needed_by": list(self.needed_by), "note": self.note,
-                "alternatives": list(self.alternatives),
+                "alternatives": list(self.alternatives), "optional": self.optional,
                 "line": self.config_line() if self.kind in (REQUESTED, DEPENDENCY) else None}
 
 

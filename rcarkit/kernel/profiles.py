@@ -32,6 +32,19 @@ option name is hard-coded in Python. The directory holds:
     ``x86`` covers 32- and 64-bit x86 (the kernel's ARCH); no profile tells them
     apart today.
 
+``not-recommended.toml``
+    Options rcarkit deliberately does not ask for because enabling them harms
+    a node (``RT_GROUP_SCHED``)::
+
+        [RT_GROUP_SCHED]
+        harm = "with cgroup v2 the cpu controller ..."
+        asked_by = ["moby contrib/check-config.sh before 2023"]
+        source = ["kernel-doc-cgroup-v2", "moby-pr-45361"]
+
+    A profile option on such a symbol is refused when the catalog loads;
+    check-kernel notes when a config enables one. The file is optional in a
+    ``--profiles-dir``.
+
 ``sources.toml``
     The documents rules cite, by key: ``[moby-check-config]`` with ``title``
     and ``url``.
@@ -66,7 +79,9 @@ from rcarkit.kernel.config import KernelVersion
 
 PROFILE_KINDS = ("core", "runtime", "proxy-mode", "cni", "storage")
 DEFAULT_PROFILES = ("k8s-core", "containerd", "kube-proxy-iptables", "flannel-vxlan")
-SCHEMA_FILES = ("sources.toml", "kernel-symbols.toml", "kernel-depends.toml", "kernel-modules.toml")
+SCHEMA_FILES = ("sources.toml", "kernel-symbols.toml", "kernel-depends.toml", "kernel-modules.toml",
+                "not-recommended.toml")
+NOT_RECOMMENDED_FILE = "not-recommended.toml"
 
 _SYMBOL_RE = re.compile(r"^[A-Z0-9_]+$")
 _PROFILE_KEYS = {"name", "kind", "summary", "description", "aliases", "min_kernel",
@@ -75,6 +90,7 @@ _PROFILE_KEYS = {"name", "kind", "summary", "description", "aliases", "min_kerne
 #: kernel ARCH names (arch/ directories) an ``arches`` list may use
 KNOWN_ARCHES = ("arm", "arm64", "x86", "riscv", "powerpc", "s390", "mips", "loongarch")
 _OPTION_KEYS = {"name", "any_of", "expect", "required", "reason", "source", "note"}
+_NOT_RECOMMENDED_KEYS = {"harm", "asked_by", "source", "note"}
 _SYMBOL_KEYS = {"added", "removed", "replaced_by", "note", "source", "arches", "never_existed"}
 
 
@@ -250,12 +266,27 @@ class Profile:
 
 
 @dataclass
+class NotRecommended:
+    """An option rcarkit deliberately does not ask for (``not-recommended.toml``)."""
+    name: str
+    harm: str
+    asked_by: Tuple[str, ...] = ()
+    sources: Tuple[str, ...] = ()
+    note: str = ""
+
+    def to_dict(self):
+        return {"name": self.name, "harm": self.harm, "asked_by": list(self.asked_by),
+                "source": list(self.sources), "note": self.note}
+
+
+@dataclass
 class Catalog:
     """All profiles, the symbol history and the sources, validated."""
     directory: str
     profiles: Dict[str, Profile]
     symbols: Dict[str, SymbolHistory]
     sources: Dict[str, Source]
+    not_recommended: Dict[str, NotRecommended] = field(default_factory=dict)
 
     def profile(self, name):
         if name in self.profiles:
@@ -364,6 +395,29 @@ def _load_symbols(path):
                                % (where, hist.removed, hist.added), path=path)
         symbols[name] = hist
     return symbols
+
+
+def _load_not_recommended(path, sources):
+    if not os.path.isfile(path):
+        return {}
+    data = _load_toml(path)
+    result = {}
+    for name, entry in data.items():
+        where = "[%s]" % name
+        if not _SYMBOL_RE.match(name):
+            raise ProfileError("%s: symbol names are written without CONFIG_, in capitals" % where,
+                               path=path)
+        check_table(entry, _NOT_RECOMMENDED_KEYS, where, path)
+        if not entry.get("harm") or not entry.get("source"):
+            raise ProfileError("%s needs harm and source" % where, path=path,
+                               hint="say what enabling it breaks and who documents that")
+        item = NotRecommended(name=name, harm=" ".join(str(entry["harm"]).split()),
+                              asked_by=_as_tuple(entry.get("asked_by"), where + " asked_by", path),
+                              sources=_as_tuple(entry["source"], where + " source", path),
+                              note=str(entry.get("note", "")))
+        _check_sources(item.sources, where, sources, path)
+        result[name] = item
+    return result
 
 
 def _check_sources(keys, where, sources, path):
@@ -487,6 +541,15 @@ def load_catalog(directory=None):
                 raise ProfileError("alias %r is used by %s and %s"
                                    % (alias, aliases[(alias, prof.kind)], prof.name), path=prof.path)
             aliases[(alias, prof.kind)] = prof.name
-    catalog = Catalog(directory=directory, profiles=profiles, symbols=symbols, sources=sources)
+    not_recommended = _load_not_recommended(os.path.join(directory, NOT_RECOMMENDED_FILE), sources)
+    for prof in profiles.values():
+        for rule in prof.options:
+            for sym in rule.names:
+                if sym in not_recommended and rule.expect.matches("y"):
+                    raise ProfileError("option %s: %s lists it as harmful" % (sym, NOT_RECOMMENDED_FILE),
+                                       path=prof.path, hint="remove the option, or its entry in "
+                                       "%s with the reason it is safe now" % NOT_RECOMMENDED_FILE)
+    catalog = Catalog(directory=directory, profiles=profiles, symbols=symbols, sources=sources,
+                      not_recommended=not_recommended)
     _CATALOG_CACHE[directory] = catalog
     return catalog

@@ -637,24 +637,24 @@ def _target_context(target):
             "why": _wrap(target.why, indent=" " * 6)}
 
 
-def plan_for(report, catalog, kernel_src=None, config=None):
+def plan_for(report, catalog, kernel_src=None, config=None, with_optional=False):
     """The FragmentPlan for ``report`` (lazy import of rcarkit.kernel.fragment).
 
     ``config`` is the checked KernelConfig; without it the fragment planner
     reads the config again from the path the report names."""
     from rcarkit.kernel.fragment import plan_fragment
     return plan_fragment(report, catalog, kernel_src=os.fspath(kernel_src) if kernel_src else None,
-                         config=config)
+                         config=config, with_optional=with_optional)
 
 
 def generate_layer(report, catalog, directory=None, kernel_recipe=DEFAULT_KERNEL_RECIPE,
                    machine_override=None, layer_series=None, kernel_src=None, force=False,
-                   plan=None):
+                   plan=None, with_optional=False):
     """Write the layer for ``report`` into ``directory``; return a LayerResult."""
     from rcarkit.files import GeneratedTree
     spec = layer_spec(directory, kernel_recipe, machine_override, layer_series)
     if plan is None:
-        plan = plan_for(report, catalog, kernel_src)
+        plan = plan_for(report, catalog, kernel_src, with_optional=with_optional)
     files = render_layer(plan, report, spec, kernel_src=kernel_src)
     tree = GeneratedTree(spec.directory, force=force)
     # prune: generated files this run no longer produces (a bbappend for another
@@ -667,7 +667,8 @@ def generate_layer(report, catalog, directory=None, kernel_recipe=DEFAULT_KERNEL
 
 def write_outputs(report, catalog, fragment_path=None, layer_dir=None,
                   kernel_recipe=DEFAULT_KERNEL_RECIPE, machine_override=None,
-                  layer_series=None, kernel_src=None, force=False, config=None):
+                  layer_series=None, kernel_src=None, force=False, config=None,
+                  with_optional=False):
     """check-kernel --emit-fragment FILE / --emit-layer DIR: plan the fragment
     once, check every target (layer options, a file where the layer directory
     goes, hand edits, a directory where the fragment goes) and only then write,
@@ -679,7 +680,7 @@ def write_outputs(report, catalog, fragment_path=None, layer_dir=None,
         GeneratedTree(spec.directory, force=force)      # a file where the layer goes
     if fragment_path is not None and os.path.isdir(fragment_path):
         check_single(fragment_path, "", force)          # raises "is a directory"
-    plan = plan_for(report, catalog, kernel_src, config)
+    plan = plan_for(report, catalog, kernel_src, config, with_optional)
     cfg_text = plan.render_cfg()
     fragment_changes = fragment_path is not None and check_single(fragment_path, cfg_text,
                                                                   force)
