@@ -151,7 +151,7 @@ def _render_profiles(catalog, fmt):
     if fmt == "json":
         import json
         return json.dumps({"schema_version": 1, "profiles": rows}, indent=2) + "\n"
-    order = {"core": 0, "runtime": 1, "proxy-mode": 2, "cni": 3, "storage": 4}
+    order = {"core": 0, "runtime": 1, "proxy-mode": 2, "cni": 3, "feature": 4, "storage": 5}
     rows.sort(key=lambda r: (order.get(r["kind"], 9), r["name"]))
     if fmt == "markdown":
         from tabulate import tabulate

@@ -8,7 +8,7 @@ option name is hard-coded in Python. The directory holds:
     ...)::
 
         name = "kube-proxy-ipvs"
-        kind = "proxy-mode"        # core | runtime | proxy-mode | cni | storage
+        kind = "proxy-mode"        # core | runtime | proxy-mode | cni | feature | storage
         summary = "kube-proxy --proxy-mode=ipvs"
         aliases = ["ipvs"]         # names accepted by --proxy-mode / --cni / --runtime
         min_kernel = "4.19"        # optional, with min_kernel_reason / min_kernel_source
@@ -53,7 +53,7 @@ from typing import Dict, List, Optional, Tuple
 from rcarkit.errors import ProfileError
 from rcarkit.kernel.config import KernelVersion
 
-PROFILE_KINDS = ("core", "runtime", "proxy-mode", "cni", "storage")
+PROFILE_KINDS = ("core", "runtime", "proxy-mode", "cni", "feature", "storage")
 DEFAULT_PROFILES = ("k8s-core", "containerd", "kube-proxy-iptables", "flannel-vxlan")
 SCHEMA_FILES = ("sources.toml", "kernel-symbols.toml", "kernel-depends.toml", "kernel-modules.toml")
 
