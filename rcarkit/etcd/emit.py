@@ -56,7 +56,7 @@ from typing import Dict, List
 from rcarkit.errors import RcarkitError
 from rcarkit.etcd.advice import (DEFAULT_ETCD_DATA_DIR, DEFAULT_SNAPSHOT_DIR, EXTERNAL, LOCAL_DEFAULTS,
                           LOCAL_RAISED, TMPFS)
-from rcarkit.files import GeneratedTree
+from rcarkit.files import GeneratedTree, file_digest
 
 __all__ = ["emit_files", "write_emit_dir", "check_emit_dir", "systemd_escape_path",
            "mount_unit_name",
@@ -509,7 +509,6 @@ def check_emit_dir(out_dir, force: bool = False) -> None:
     in) is read-only or not writable, or a file we would write there was
     changed by hand (its content differs from what the manifest recorded).
     Whatever the new content, GeneratedTree would refuse such a file later."""
-    import hashlib
     out_dir = os.fspath(out_dir)
     tree = GeneratedTree(out_dir, force=force)  # raises if out_dir is a file
     existing = os.path.abspath(out_dir)
@@ -524,11 +523,10 @@ def check_emit_dir(out_dir, force: bool = False) -> None:
         return
     for name in sorted(os.listdir(out_dir)):
         path = os.path.join(out_dir, name)
-        if not _generated_name(name) or not os.path.isfile(path):
+        if not _generated_name(name):
             continue
-        with open(path, "rb") as fh:
-            digest = hashlib.sha256(fh.read()).hexdigest()
-        if tree.manifest.get(name) != digest:
+        digest = file_digest(path)      # a symlink/FIFO/device: refused, not read
+        if digest is not None and tree.manifest.get(name) != digest:
             raise RcarkitError("was changed by hand (or not written by rcarkit); not "
                                "overwriting it", path=path, hint="pass --force to replace it")
 
