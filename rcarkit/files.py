@@ -33,6 +33,9 @@ What is refused (:class:`rcarkit.errors.OutputError`, exit 2), even with
 * a second writer: the whole check-and-write holds ``flock`` on the output
   directory itself (no lock file is left); another rcarkit waits up to
   ``LOCK_WAIT`` seconds, then exits 2 with "another rcarkit is writing DIR".
+
+Long because every output path goes through here: the dir-fd walk, the
+manifest validation, the lock and the signal cleanup belong together.
 """
 
 import contextlib
