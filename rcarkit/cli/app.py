@@ -195,8 +195,13 @@ def main(argv=None):
     usage_error = _usage_error_class()
     command = typer.main.get_command(app)
     args = sys.argv[1:] if argv is None else list(argv)
+    from rcarkit.files import remove_live_temps, signals_raise
     try:
-        code = command.main(args=args, prog_name="rcarkit", standalone_mode=False)
+        with signals_raise():   # SIGTERM/SIGHUP: temp files go, finally-blocks run
+            try:
+                code = command.main(args=args, prog_name="rcarkit", standalone_mode=False)
+            finally:
+                remove_live_temps()
     except typer.Exit as exc:
         code = exc.exit_code
     except usage_error as exc:
