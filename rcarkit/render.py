@@ -27,6 +27,7 @@ _STATUS_LABEL = {
     "not-applicable-for-version": "n/a-ver",
     "warning": "warn",
     "unknown": "unknown",
+    "unsupported-arch": "NO-ARCH",
 }
 
 
@@ -36,7 +37,7 @@ _RED, _YELLOW, _GREEN, _DIM, _RESET = "\033[1;31m", "\033[33m", "\033[32m", "\03
 def _status_color(text):
     """The colour of a status label or matrix cell (capitals = required)."""
     word = text.split("(")[0].rstrip("?")
-    if word in ("MISSING", "WRONG"):
+    if word in ("MISSING", "WRONG", "NO-ARCH"):
         return _RED
     if word in ("missing", "wrong", "warn", "unknown"):
         return _YELLOW
@@ -246,7 +247,7 @@ def render(report, fmt="table", only_missing=False, color=False):
 
 _CELL_LABEL = {"ok": "ok", "missing": "missing", "wrong-value": "wrong",
                "obsolete-skipped": "obsolete", "not-applicable-for-version": "n/a-ver",
-               "warning": "warn", "unknown": "unknown"}
+               "warning": "warn", "unknown": "unknown", "unsupported-arch": "no-arch"}
 
 
 def _cell(finding):

@@ -12,6 +12,8 @@ Statuses (the JSON ``status`` field):
 ``wrong-value``                present with a value that does not satisfy the rule
 ``obsolete-skipped``           the option no longer exists in this kernel version
 ``not-applicable-for-version`` the option does not exist yet in this kernel version
+``unsupported-arch``           (check-kernel, row ``ARCH``) the profile does not support
+                               the config's architecture; required, so NOT READY
 ``warning``                    (check-node) not fatal, but worth a look
 ``unknown``                    (check-node) could not be read
 """
@@ -30,8 +32,9 @@ OBSOLETE = "obsolete-skipped"
 NOT_YET = "not-applicable-for-version"
 WARNING = "warning"
 UNKNOWN = "unknown"
-FAILING = (MISSING, WRONG)
-STATUSES = (OK, MISSING, WRONG, OBSOLETE, NOT_YET, WARNING, UNKNOWN)
+UNSUPPORTED_ARCH = "unsupported-arch"
+FAILING = (MISSING, WRONG, UNSUPPORTED_ARCH)
+STATUSES = (OK, MISSING, WRONG, OBSOLETE, NOT_YET, WARNING, UNKNOWN, UNSUPPORTED_ARCH)
 
 
 @dataclass
@@ -116,10 +119,12 @@ class Report:
         total = sum(1 for f in self.findings() if f.required and f.status == OK)
         # options, not rows: an option several profiles need is one thing to change
         missing_names = set(f.name for f in req if f.status == MISSING)
-        wrong_names = set(f.name for f in req) - missing_names
+        arch_rows = [f for f in req if f.status == UNSUPPORTED_ARCH]
+        wrong_names = set(f.name for f in req if f.status == WRONG) - missing_names
         opt = set(f.name for f in self.failing(required=False)) - missing_names - wrong_names
         missing, wrong = len(missing_names), len(wrong_names)
-        counts = (["%d required missing" % missing] if missing else []) + \
+        counts = (["unsupported on %s" % arch_rows[0].actual] if arch_rows else []) + \
+                 (["%d required missing" % missing] if missing else []) + \
                  (["%d wrong value" % wrong] if wrong else [])
         head = ("READY: all %d required checks pass" % total if not req else
                 "NOT READY: " + ", ".join(counts))

@@ -3,6 +3,7 @@
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -43,9 +44,17 @@ def test_json_report_on_every_shared_config(configs_dir, name):
     assert doc["exit_code"] == result.exit_code
     values = grep_values(read_text(configs_dir / name))
     statuses = {"ok", "missing", "wrong-value", "obsolete-skipped", "not-applicable-for-version"}
+    header = re.search(r"^# Linux/(\S+) ", read_text(configs_dir / name), re.M)
     for row in doc["options"]:
-        assert row["status"] in statuses
         assert row["reason"] and row["source"], row
+        if row["option"] == "ARCH":
+            # the architecture the file's own header names (the defconfig has none)
+            assert row["actual"] == (header.group(1) if header else row["actual"])
+            arch_ok = row["actual"] in row["expected"].split(",")
+            want = "unknown" if row["actual"] is None else "ok" if arch_ok else "unsupported-arch"
+            assert row["status"] == want, row
+            continue
+        assert row["status"] in statuses
         if row["option"] == "KERNEL_VERSION":
             continue
         # the actual value reported is the one in the file (independent reading)
@@ -54,7 +63,7 @@ def test_json_report_on_every_shared_config(configs_dir, name):
         if row["status"] == "missing":
             assert all(values.get(s) in (None, "n") for s in row["symbols"])
     required_missing = [r for r in doc["options"] if r["required"]
-                        and r["status"] in ("missing", "wrong-value")]
+                        and r["status"] in ("missing", "wrong-value", "unsupported-arch")]
     assert (result.exit_code == 1) == bool(required_missing)
     if name in SHARED_DEFCONFIGS:
         assert doc["config"]["kind"] == "defconfig"

@@ -540,3 +540,29 @@ def test_cli_cni_shortcut_replaces_the_default_cni(configs_dir):
                            if o["required"] and o["status"] in ("missing", "wrong-value")]
     proc = _cli("--cni", "no-such-cni", str(configs_dir / UBUNTU_2004))
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+ARM32_CONFIG = "upstream-arm_shmobile_defconfig_6.12.117.expanded.config"
+
+
+@pytest.mark.parametrize("profile", ["cilium", "calico-iptables", "calico-ebpf"])
+def test_32bit_arm_is_not_ready_for_cnis_without_arm_builds(configs_dir, profile):
+    """Cilium ("AMD64 or AArch64", System Requirements) and Calico (images for
+    amd64/arm64/ppc64le/s390x) do not run on 32-bit ARM: the real shmobile
+    config (header "Linux/arm") must be NOT READY, exit 1, naming the arch."""
+    proc = subprocess.run([sys.executable, "-m", "rcarkit", "check-kernel",
+                           str(configs_dir / ARM32_CONFIG), "--profile", profile,
+                           "--format", "json"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    rows = [r for r in doc["options"] if r["option"] == "ARCH"]
+    assert [r["status"] for r in rows] == ["unsupported-arch"]
+    assert rows[0]["actual"] == "arm"
+    assert "unsupported on arm" in doc["verdict"]
+
+
+def test_arm64_config_passes_the_arch_row(configs_dir):
+    catalog = load_catalog()
+    config = load_config(str(configs_dir / UPSTREAM_617))
+    report = check_config(config, [catalog.profile("cilium")], catalog)
+    assert [f.status for f in report.findings() if f.name == "ARCH"] == ["ok"]

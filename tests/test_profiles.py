@@ -138,6 +138,12 @@ def test_expect():
      "unknown top-level key"),
     (lambda p: p.replace('expect = "y"\nreason = "plain', 'expect = "y\nreason = "plain'),
      "invalid TOML"),
+    (lambda p: p.replace('aliases = ["dm"]', 'aliases = ["dm"]\narches = ["aarch64"]\n'
+                         'arches_reason = "r"\narches_source = "doc"'), "kernel's ARCH names"),
+    (lambda p: p.replace('aliases = ["dm"]', 'aliases = ["dm"]\narches = ["arm64"]'),
+     "arches needs arches_reason"),
+    (lambda p: p.replace('aliases = ["dm"]', 'aliases = ["dm"]\narches_reason = "r"'),
+     "without arches"),
 ])
 def test_profile_errors_name_file_and_fix(tmp_path, mutate, needle):
     d = make_dir(tmp_path, profile=mutate(PROFILE))
@@ -158,7 +164,7 @@ def test_shipped_catalog_is_valid_and_complete():
     required = {"k8s-core", "containerd", "cri-o", "docker", "kube-proxy-iptables",
                 "kube-proxy-ipvs", "kube-proxy-nftables", "flannel-vxlan", "flannel-host-gw",
                 "flannel-wireguard", "calico-iptables", "calico-ebpf", "cilium", "weave",
-                "storage"}
+                "storage", "canal", "k3s", "ipv6-dual-stack"}
     assert required <= set(catalog.profiles)
     for prof in catalog.profiles.values():
         for rule in prof.options:
@@ -177,3 +183,25 @@ def test_default_selection():
     assert names == ["k8s-core", "containerd", "kube-proxy-iptables", "flannel-vxlan"]
     names = [p.name for p in select_profiles(catalog, cni=["calico"], proxy_mode=["ipvs"])]
     assert names == ["k8s-core", "containerd", "kube-proxy-ipvs", "calico-iptables"]
+
+
+ARCH_PROFILE = PROFILE.replace('aliases = ["dm"]', 'aliases = ["dm"]\narches = ["arm64", "x86"]\n'
+                               'arches_reason = "no 32-bit images"\narches_source = "doc"')
+
+
+@pytest.mark.parametrize("header,status,exit_code", [
+    ("# Linux/arm64 5.10.0 Kernel Configuration\n", "ok", 0),
+    ("# Linux/arm 5.10.0 Kernel Configuration\n", "unsupported-arch", 1),
+    ("", "unknown", 0),
+])
+def test_arches_row(tmp_path, header, status, exit_code):
+    catalog = load_catalog(str(make_dir(tmp_path, profile=ARCH_PROFILE)))
+    text = header + "CONFIG_PLAIN=y\nCONFIG_NEW_OPT=y\nCONFIG_BITS=12\nCONFIG_EXTRA=y\n"
+    report = check_config(parse_config_text(text, source="t.config", kernel_version="5.10"),
+                          [catalog.profile("demo")], catalog)
+    rows = {f.name: f for f in report.findings()}
+    assert rows["ARCH"].status == status
+    assert report.exit_code == exit_code
+    if status == "unsupported-arch":
+        assert report.verdict().startswith("NOT READY: unsupported on arm")
+    assert catalog.profile("demo").to_dict()["arches"] == ["arm64", "x86"]

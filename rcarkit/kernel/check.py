@@ -27,12 +27,16 @@ How one rule is judged (``OptionRule`` against ``KernelConfig``):
    number) is ``wrong-value``.
 4. A profile's ``min_kernel`` adds a ``KERNEL_VERSION`` row that fails when
    the kernel is older.
+5. A profile's ``arches`` adds an ``ARCH`` row: ``unsupported-arch`` (required,
+   exit 1) when the config's architecture is not listed, ``unknown`` (not
+   fatal, with a note) when the config does not say its architecture.
 
 In a defconfig, an absent symbol takes its Kconfig default, so "missing" there
 is marked ``provisional``.
 """
 
-from rcarkit.report import (Finding, Group, Report, OK, MISSING, WRONG, OBSOLETE, NOT_YET)
+from rcarkit.report import (Finding, Group, Report, OK, MISSING, WRONG, OBSOLETE, NOT_YET,
+                            UNKNOWN, UNSUPPORTED_ARCH)
 
 
 def select_profiles(catalog, names=None, cni=None, runtime=None, proxy_mode=None, all_profiles=False):
@@ -136,6 +140,22 @@ def evaluate_min_kernel(config, catalog, profile):
                    provisional=version is None)
 
 
+def evaluate_arch(config, catalog, profile):
+    """The ``ARCH`` row of a profile with ``arches``; None for a profile without."""
+    if not profile.arches:
+        return None
+    sources = tuple(catalog.source(k).to_dict() for k in profile.arches_sources)
+    if config.arch is None:
+        status, note = UNKNOWN, "architecture unknown (no header, no ARM64/X86/ARM symbol)"
+    elif config.arch in profile.arches:
+        status, note = OK, ""
+    else:
+        status, note = UNSUPPORTED_ARCH, "%s does not support %s" % (profile.name, config.arch)
+    return Finding(group=profile.name, name="ARCH", expected=",".join(profile.arches),
+                   actual=config.arch, status=status, required=True,
+                   reason=profile.arches_reason, sources=sources, note=note)
+
+
 def check_config(config, profiles, catalog):
     """Diff ``config`` (a KernelConfig) against ``profiles``; returns a Report."""
     groups = []
@@ -143,9 +163,10 @@ def check_config(config, profiles, catalog):
         group = Group(name=prof.name, title="%s: %s" % (prof.name, prof.summary),
                       info={"kind": prof.kind,
                             "min_kernel": str(prof.min_kernel) if prof.min_kernel else None})
-        row = evaluate_min_kernel(config, catalog, prof)
-        if row is not None:
-            group.findings.append(row)
+        for row in (evaluate_arch(config, catalog, prof),
+                    evaluate_min_kernel(config, catalog, prof)):
+            if row is not None:
+                group.findings.append(row)
         for rule in prof.options:
             group.findings.append(evaluate_rule(config, catalog, rule))
         groups.append(group)
@@ -181,7 +202,7 @@ def missing_symbols(report):
     wanted = {}
     order = []
     for f in report.failing(required=True) + report.failing(required=False):
-        if f.name == "KERNEL_VERSION":
+        if f.name in ("KERNEL_VERSION", "ARCH"):
             continue
         sym = (f.settable or f.symbols)[0]
         if sym not in wanted:

@@ -8,10 +8,11 @@ option name is hard-coded in Python. The directory holds:
     ...)::
 
         name = "kube-proxy-ipvs"
-        kind = "proxy-mode"        # core | runtime | proxy-mode | cni | storage
+        kind = "proxy-mode"        # core | runtime | proxy-mode | cni | feature | storage
         summary = "kube-proxy --proxy-mode=ipvs"
         aliases = ["ipvs"]         # names accepted by --proxy-mode / --cni / --runtime
         min_kernel = "4.19"        # optional, with min_kernel_reason / min_kernel_source
+        arches = ["arm64", "x86"]  # optional, with arches_reason / arches_source
         docs = ["https://..."]
 
         [[option]]
@@ -20,6 +21,16 @@ option name is hard-coded in Python. The directory holds:
         required = true            # false: optional, reported but not fatal
         reason = "kube-proxy cannot create the IPVS virtual server: ..."
         source = ["kubernetes-ipvs-readme"]   # keys of sources.toml, or URLs
+
+    ``arches`` lists the kernel architectures (``ARCH=`` names, the
+    ``arch/`` directories: arm, arm64, x86, riscv, powerpc, s390, mips,
+    loongarch) the component supports; without it every architecture is
+    accepted. A config of another architecture gets an ``ARCH`` row with status
+    ``unsupported-arch`` (required, so the verdict is NOT READY, exit 1) and the
+    verdict names the architecture. ``arches_reason`` (what goes wrong) and
+    ``arches_source`` (keys of sources.toml or URLs) are required with it.
+    ``x86`` covers 32- and 64-bit x86 (the kernel's ARCH); no profile tells them
+    apart today.
 
 ``sources.toml``
     The documents rules cite, by key: ``[moby-check-config]`` with ``title``
@@ -53,13 +64,16 @@ from typing import Dict, List, Optional, Tuple
 from rcarkit.errors import ProfileError
 from rcarkit.kernel.config import KernelVersion
 
-PROFILE_KINDS = ("core", "runtime", "proxy-mode", "cni", "storage")
+PROFILE_KINDS = ("core", "runtime", "proxy-mode", "cni", "feature", "storage")
 DEFAULT_PROFILES = ("k8s-core", "containerd", "kube-proxy-iptables", "flannel-vxlan")
 SCHEMA_FILES = ("sources.toml", "kernel-symbols.toml", "kernel-depends.toml", "kernel-modules.toml")
 
 _SYMBOL_RE = re.compile(r"^[A-Z0-9_]+$")
 _PROFILE_KEYS = {"name", "kind", "summary", "description", "aliases", "min_kernel",
-                 "min_kernel_reason", "min_kernel_source", "docs", "option"}
+                 "min_kernel_reason", "min_kernel_source", "docs", "option",
+                 "arches", "arches_reason", "arches_source"}
+#: kernel ARCH names (arch/ directories) an ``arches`` list may use
+KNOWN_ARCHES = ("arm", "arm64", "x86", "riscv", "powerpc", "s390", "mips", "loongarch")
 _OPTION_KEYS = {"name", "any_of", "expect", "required", "reason", "source", "note"}
 _SYMBOL_KEYS = {"added", "removed", "replaced_by", "note", "source", "arches", "never_existed"}
 
@@ -222,10 +236,14 @@ class Profile:
     min_kernel_sources: Tuple[str, ...] = ()
     docs: Tuple[str, ...] = ()
     description: str = ""
+    #: supported kernel architectures; empty: all
+    arches: Tuple[str, ...] = ()
+    arches_reason: str = ""
+    arches_sources: Tuple[str, ...] = ()
 
     def to_dict(self):
         return {"name": self.name, "kind": self.kind, "summary": self.summary,
-                "aliases": list(self.aliases),
+                "aliases": list(self.aliases), "arches": list(self.arches) or None,
                 "min_kernel": str(self.min_kernel) if self.min_kernel else None,
                 "options": len(self.options),
                 "required": sum(1 for o in self.options if o.required)}
@@ -268,16 +286,22 @@ class Catalog:
         return Source(key=key, title=key, url=key if "://" in key else "")
 
 
+#: Largest profile TOML we read (the biggest shipped one is a few tens of KiB).
+MAX_PROFILE_BYTES = 4 * 1024 * 1024
+
+
 def _load_toml(path):
     try:
         import tomllib  # Python >= 3.11
     except ImportError:  # pragma: no cover - exercised on 3.9/3.10
         import tomli as tomllib
+    from rcarkit.safe_read import read_text_capped
+    text = read_text_capped(path, MAX_PROFILE_BYTES, ProfileError, "a profile file")
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except OSError as exc:
-        raise ProfileError("cannot read: %s" % exc.strerror, path=path)
+        return tomllib.loads(text)
+    except RecursionError:
+        raise ProfileError("invalid TOML: nested too deeply", path=path,
+                           hint="a profile nests tables a few levels deep")
     except tomllib.TOMLDecodeError as exc:
         line = None
         m = re.search(r"line (\d+)", str(exc))
@@ -380,7 +404,21 @@ def _load_profile(path, sources):
         min_kernel_sources=_as_tuple(data.get("min_kernel_source"), "min_kernel_source", path),
         docs=_as_tuple(data.get("docs"), "docs", path),
         description=str(data.get("description", "")),
+        arches=_as_tuple(data.get("arches"), "arches", path),
+        arches_reason=str(data.get("arches_reason", "")),
+        arches_sources=_as_tuple(data.get("arches_source"), "arches_source", path),
     )
+    for arch in prof.arches:
+        if arch not in KNOWN_ARCHES:
+            raise ProfileError("arches: %r is not a kernel architecture" % arch, path=path,
+                               hint="use the kernel's ARCH names: %s" % ", ".join(KNOWN_ARCHES))
+    if prof.arches and not (prof.arches_reason and prof.arches_sources):
+        raise ProfileError("arches needs arches_reason and arches_source", path=path,
+                           hint="say what fails on other architectures and who says so")
+    if not prof.arches and (prof.arches_reason or prof.arches_sources):
+        raise ProfileError("arches_reason/arches_source without arches", path=path,
+                           hint='add arches = ["arm64", ...] or remove them')
+    _check_sources(prof.arches_sources, "arches_source", sources, path)
     if prof.min_kernel and not (prof.min_kernel_reason and prof.min_kernel_sources):
         raise ProfileError("min_kernel needs min_kernel_reason and min_kernel_source", path=path)
     _check_sources(prof.min_kernel_sources, "min_kernel_source", sources, path)
