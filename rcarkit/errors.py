@@ -49,3 +49,15 @@ class ConfigError(RcarkitError):
 
 class ProfileError(RcarkitError):
     """A file in kconfig_profiles/ is malformed, or a profile name is unknown."""
+
+
+class OutputError(RcarkitError):
+    """A generated file or output directory cannot be written safely: a
+    symlink, device or FIFO where a file goes, a symlinked directory inside
+    an output tree, another rcarkit writing the same tree, a control
+    character in a name."""
+
+
+class ManifestError(OutputError):
+    """``.rcarkit-manifest.json`` in an output directory is malformed or lists
+    a path outside that directory."""

@@ -169,17 +169,24 @@ def _zstd_chunks(data, step, status):
         status["end"] = "damaged"
         status["error"] = "the zstandard module is not installed"
         return
-    reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(bytes(data)))
+    # zstandard's decompressobj has no output limit: feed it 256-byte slices,
+    # so one call yields at most ~85 blocks (~11 MiB) whatever the ratio
+    obj = zstandard.ZstdDecompressor().decompressobj()
+    view = memoryview(data)
     try:
-        while True:
-            chunk = reader.read(step)
-            if not chunk:
+        for pos in range(0, len(view), 256):
+            chunk = obj.decompress(view[pos:pos + 256].tobytes())
+            if chunk:
+                yield chunk
+            if getattr(obj, "eof", False):
                 status["end"] = "eof"
                 return
-            yield chunk
     except zstandard.ZstdError as exc:
         status["end"] = "damaged"
         status["error"] = str(exc)
+        return
+    if not hasattr(obj, "eof"):  # pragma: no cover - old zstandard without .eof
+        status["end"] = "eof"
 
 
 def decompress_capped(data, how, limit, error=RcarkitError, path=None):

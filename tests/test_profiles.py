@@ -164,7 +164,7 @@ def test_shipped_catalog_is_valid_and_complete():
     required = {"k8s-core", "containerd", "cri-o", "docker", "kube-proxy-iptables",
                 "kube-proxy-ipvs", "kube-proxy-nftables", "flannel-vxlan", "flannel-host-gw",
                 "flannel-wireguard", "calico-iptables", "calico-ebpf", "cilium", "weave",
-                "storage"}
+                "storage", "canal", "k3s", "ipv6-dual-stack"}
     assert required <= set(catalog.profiles)
     for prof in catalog.profiles.values():
         for rule in prof.options:

@@ -153,7 +153,7 @@ def _render_profiles(catalog, fmt):
     if fmt == "json":
         import json
         return json.dumps({"schema_version": 1, "profiles": rows}, indent=2) + "\n"
-    order = {"core": 0, "runtime": 1, "proxy-mode": 2, "cni": 3, "storage": 4}
+    order = {"core": 0, "runtime": 1, "proxy-mode": 2, "cni": 3, "feature": 4, "storage": 5}
     rows.sort(key=lambda r: (order.get(r["kind"], 9), r["name"]))
     if fmt == "markdown":
         from tabulate import tabulate
@@ -197,8 +197,13 @@ def main(argv=None):
     usage_error = _usage_error_class()
     command = typer.main.get_command(app)
     args = sys.argv[1:] if argv is None else list(argv)
+    from rcarkit.files import remove_live_temps, signals_raise
     try:
-        code = command.main(args=args, prog_name="rcarkit", standalone_mode=False)
+        with signals_raise():   # SIGTERM/SIGHUP: temp files go, finally-blocks run
+            try:
+                code = command.main(args=args, prog_name="rcarkit", standalone_mode=False)
+            finally:
+                remove_live_temps()
     except typer.Exit as exc:
         code = exc.exit_code
     except usage_error as exc:

@@ -25,6 +25,9 @@ def user_errors():
         raise typer.Exit(130)
     except BrokenPipeError:
         raise typer.Exit(0)
+    except RecursionError:
+        fail("input nested too deeply to evaluate (expressions, 'if' blocks or "
+             "dependency chains thousands of levels deep)")
 
 
 def fail(message, code=EXIT_USAGE):

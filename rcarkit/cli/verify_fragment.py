@@ -38,14 +38,19 @@ def verify_fragment_cmd(
     fmt: str = typer.Option("table", "--format", "-f", help="table, json or markdown."),
     write_config: Optional[Path] = typer.Option(None, "--write-config",
                                       help="Also write the resulting .config here."),
+    force: bool = typer.Option(False, "--force", help="Overwrite a --write-config file "
+                                                      "with other content."),
 ):
     check_choice(fmt, ("table", "json", "markdown"), "--format")
     with user_errors():
         from rcarkit.kernel.verify import verify_fragment
+        if write_config is not None:
+            from rcarkit.files import check_single
+            check_single(write_config, "", force=True)  # a directory, symlink, device: refuse early
         report = verify_fragment(kernel_src, base, fragment, arch=arch)
         if write_config is not None:
-            from rcarkit.files import atomic_write_text
-            atomic_write_text(write_config, report.final_text)
+            from rcarkit.files import write_single
+            write_single(write_config, report.final_text, force=force)
         from rcarkit.render import render
         emit(render(report, fmt))
         raise typer.Exit(report.exit_code)

@@ -60,7 +60,7 @@ from typing import Dict, List
 from rcarkit.errors import RcarkitError
 from rcarkit.etcd.advice import (DEFAULT_ETCD_DATA_DIR, DEFAULT_SNAPSHOT_DIR, EXTERNAL, LOCAL_DEFAULTS,
                           LOCAL_RAISED, TMPFS)
-from rcarkit.files import GeneratedTree
+from rcarkit.files import GeneratedTree, file_digest, sha256_text
 
 __all__ = ["emit_files", "write_emit_dir", "check_emit_dir", "systemd_escape_path",
            "mount_unit_name", "hand_edited", "NEW_SUFFIX",
@@ -531,25 +531,20 @@ def check_emit_dir(out_dir, force: bool = False) -> None:
 def _same_content(out_dir, name: str, text: str) -> bool:
     path = os.path.join(os.fspath(out_dir), name)
     try:
-        with open(path, "rb") as fh:
-            return fh.read() == text.encode("utf-8")
-    except OSError:
+        return file_digest(path) == sha256_text(text)   # never reads a symlink/device
+    except (OSError, RcarkitError):
         return False
 
 
 def hand_edited(out_dir, names) -> List[str]:
     """The ``names`` under ``out_dir`` whose content differs from what the
     manifest recorded (edited by hand, or never written by rcarkit)."""
-    import hashlib
     tree = GeneratedTree(os.fspath(out_dir))
     edited = []
     for name in names:
         path = os.path.join(os.fspath(out_dir), name)
-        if not os.path.isfile(path):
-            continue
-        with open(path, "rb") as fh:
-            digest = hashlib.sha256(fh.read()).hexdigest()
-        if tree.manifest.get(name) != digest:
+        digest = file_digest(path)      # a symlink/FIFO/device: refused, not read
+        if digest is not None and tree.manifest.get(name) != digest:
             edited.append(name)
     return edited
 

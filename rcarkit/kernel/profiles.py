@@ -8,7 +8,7 @@ option name is hard-coded in Python. The directory holds:
     ...)::
 
         name = "kube-proxy-ipvs"
-        kind = "proxy-mode"        # core | runtime | proxy-mode | cni | storage
+        kind = "proxy-mode"        # core | runtime | proxy-mode | cni | feature | storage
         summary = "kube-proxy --proxy-mode=ipvs"
         aliases = ["ipvs"]         # names accepted by --proxy-mode / --cni / --runtime
         min_kernel = "4.19"        # optional, with min_kernel_reason / min_kernel_source
@@ -77,7 +77,7 @@ from typing import Dict, List, Optional, Tuple
 from rcarkit.errors import ProfileError
 from rcarkit.kernel.config import KernelVersion
 
-PROFILE_KINDS = ("core", "runtime", "proxy-mode", "cni", "storage")
+PROFILE_KINDS = ("core", "runtime", "proxy-mode", "cni", "feature", "storage")
 DEFAULT_PROFILES = ("k8s-core", "containerd", "kube-proxy-iptables", "flannel-vxlan")
 SCHEMA_FILES = ("sources.toml", "kernel-symbols.toml", "kernel-depends.toml", "kernel-modules.toml",
                 "not-recommended.toml")
@@ -317,16 +317,22 @@ class Catalog:
         return Source(key=key, title=key, url=key if "://" in key else "")
 
 
+#: Largest profile TOML we read (the biggest shipped one is a few tens of KiB).
+MAX_PROFILE_BYTES = 4 * 1024 * 1024
+
+
 def _load_toml(path):
     try:
         import tomllib  # Python >= 3.11
     except ImportError:  # pragma: no cover - exercised on 3.9/3.10
         import tomli as tomllib
+    from rcarkit.safe_read import read_text_capped
+    text = read_text_capped(path, MAX_PROFILE_BYTES, ProfileError, "a profile file")
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except OSError as exc:
-        raise ProfileError("cannot read: %s" % exc.strerror, path=path)
+        return tomllib.loads(text)
+    except RecursionError:
+        raise ProfileError("invalid TOML: nested too deeply", path=path,
+                           hint="a profile nests tables a few levels deep")
     except tomllib.TOMLDecodeError as exc:
         line = None
         m = re.search(r"line (\d+)", str(exc))

@@ -113,9 +113,13 @@ def _kconfig_class():
         """Kconfiglib's Kconfig reading Kconfig files through the rewrite above."""
 
         def _open(self, filename, mode):
-            if "r" in mode and os.path.basename(filename).startswith("Kconfig"):
-                with open(filename, "r", encoding=self._encoding) as fh:
-                    return io.StringIO(rewrite_kconfig_text(fh.read()))
+            if "r" in mode:
+                from rcarkit.safe_read import read_text_capped
+                text = read_text_capped(filename, MAX_KCONFIG_FILE_BYTES, TreeError,
+                                        "a Kconfig file")
+                if os.path.basename(filename).startswith("Kconfig"):
+                    text = rewrite_kconfig_text(text)
+                return io.StringIO(text)
             return super()._open(filename, mode)
 
     return KernelKconfig
@@ -184,14 +188,23 @@ def _install_c_value_rules():
     kc.Symbol._rcarkit_c_rules = True
 
 
+#: Largest single Kconfig file we read (the biggest in Linux 6.1 is ~100 KiB).
+MAX_KCONFIG_FILE_BYTES = 4 * 1024 * 1024
+
+
 def tree_version(srctree):
     """``VERSION.PATCHLEVEL.SUBLEVEL`` + EXTRAVERSION from the tree's Makefile."""
     path = os.path.join(srctree, "Makefile")
     fields = {}
+    from rcarkit.safe_read import open_regular
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            for _ in range(20):
-                line = fh.readline()
+        if os.path.exists(path):
+            fh = open_regular(path, TreeError)    # a FIFO, /dev/zero: refused
+        else:
+            fh = open(path, "rb")
+        with fh:
+            head = fh.read(64 * 1024).decode("utf-8", "replace")
+            for line in head.splitlines()[:20]:
                 m = re.match(r"^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=\s*(.*?)\s*$", line)
                 if m:
                     fields[m.group(1)] = m.group(2)
@@ -319,8 +332,11 @@ class KernelTree:
                         os.path.join(self.srctree, "Kconfig"), warn=False,
                         warn_to_stderr=False, suppress_traceback=False)
                 except kconfiglib.KconfigError as exc:
-                    raise TreeError("Kconfig does not parse: %s" % str(exc).splitlines()[0],
+                    raise TreeError("Kconfig does not parse: %s" % _kconfig_error_text(exc),
                                     path=self.srctree)
+                except RecursionError:
+                    raise TreeError("Kconfig does not parse: an expression or a 'source' "
+                                    "chain is nested too deeply", path=self.srctree)
         finally:
             shutil.rmtree(self._scratch, ignore_errors=True)
         self._kconfiglib = kconfiglib
@@ -882,3 +898,10 @@ def config_text(config):
     for name, value in config.values.items():
         lines.append(format_line(name, value))
     return "\n".join(lines) + "\n"
+
+
+def _kconfig_error_text(exc):
+    """Kconfiglib's message on one line. Some (a ``source`` loop) start with an
+    empty line; keep every non-empty line, which name the file and line."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return " ".join(lines) or type(exc).__name__

@@ -98,13 +98,8 @@ class FragmentVerifyReport(Report):
 def read_fragment(path):
     """``[(symbol, value, line)]`` of a fragment file; ConfigError on bad input."""
     from rcarkit.kernel.tree import parse_assignments
-    try:
-        with open(path, "r", encoding="utf-8", errors="strict") as fh:
-            text = fh.read()
-    except OSError as exc:
-        raise ConfigError("cannot read the fragment: %s" % exc.strerror, path=path)
-    except UnicodeDecodeError:
-        raise ConfigError("not a text file", path=path, hint="pass a .cfg fragment")
+    from rcarkit.safe_read import read_text_capped
+    text = read_text_capped(path, 4 * 1024 * 1024, ConfigError, "a fragment")
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):

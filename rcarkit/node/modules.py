@@ -31,6 +31,10 @@ from rcarkit.kernel.config import KernelVersion
 MODULE_SUFFIXES = (".ko", ".ko.xz", ".ko.gz", ".ko.zst")
 #: Largest module file read (after decompression); real ones are < 10 MiB.
 MAX_MODULE_BYTES = 64 * 1024 * 1024
+#: Largest modules.dep / modules.builtin / proc/modules we read (real: < 1 MiB).
+MAX_INDEX_BYTES = 16 * 1024 * 1024
+#: How deep under lib/modules/RELEASE we look for module files.
+MAX_MODULE_DEPTH = 16
 
 
 
@@ -69,6 +73,15 @@ class ModuleMap:
             raise RcarkitError("kernel-modules.toml is missing", path=path,
                                hint="regenerate it with tools/gen_kernel_modules.py")
         data = _load_toml(path)
+        for table in ("symbols", "removed_symbols", "older_modules", "generated", "selects"):
+            if not isinstance(data.get(table) or {}, dict):
+                raise RcarkitError("%s must be a table ([%s]), not %s"
+                                   % (table, table, type(data[table]).__name__), path=path)
+        for sym, entry in (data.get("older_modules") or {}).items():
+            if not isinstance(entry, dict) or not isinstance(entry.get("modules"), list) \
+                    or not isinstance(entry.get("until"), str):
+                raise RcarkitError("[older_modules] %s needs until (a version) and modules "
+                                   "(a list)" % sym, path=path)
         symbols = {}
         for table in ("symbols", "removed_symbols"):
             for sym, mods in (data.get(table) or {}).items():
@@ -129,11 +142,16 @@ class ModuleTree:
 
     def _read_lines(self, name):
         path = os.path.join(self.directory, name)
-        try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                return fh.read().splitlines()
-        except OSError:
+        from rcarkit.safe_read import read_capped
+        if not os.path.lexists(path):
             return None
+        try:
+            data = read_capped(path, MAX_INDEX_BYTES, what=name)
+        except RcarkitError:
+            if not os.path.exists(path):   # a dangling link, as good as absent
+                return None
+            raise
+        return data.decode("utf-8", "replace").splitlines()
 
     def _read_builtin(self):
         for line in self._read_lines("modules.builtin") or ():
@@ -159,7 +177,11 @@ class ModuleTree:
         """Every module file under the release directory: name -> relative path."""
         if self._files is None:
             self._files = {}
+            top = self.directory.rstrip(os.sep).count(os.sep)
             for dirpath, dirnames, filenames in os.walk(self.directory):
+                # bounded walk: real trees are ~6 deep (kernel/drivers/net/...)
+                if dirpath.count(os.sep) - top >= MAX_MODULE_DEPTH:
+                    dirnames[:] = []
                 dirnames.sort()
                 for fname in sorted(filenames):
                     if fname.endswith(MODULE_SUFFIXES):
@@ -193,11 +215,8 @@ class ModuleTree:
 def read_module_bytes(path):
     """The ELF bytes of a module file, decompressed. Raises RcarkitError when it
     cannot be read (the message says why, e.g. no ``zstd`` program)."""
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read(MAX_MODULE_BYTES + 1)
-    except OSError as exc:
-        raise RcarkitError("cannot read: %s" % (exc.strerror or exc), path=path)
+    from rcarkit.safe_read import read_capped
+    raw = read_capped(path, MAX_MODULE_BYTES, what="a module")
     if path.endswith(".xz"):
         import lzma
         decompressor = lzma.LZMADecompressor()
@@ -226,14 +245,10 @@ def _unzstd(raw, path):
     except ImportError:
         zstandard = None
     if zstandard is not None:
-        obj = zstandard.ZstdDecompressor().decompressobj()
-        try:
-            data = obj.decompress(raw)
-        except zstandard.ZstdError as exc:
-            raise RcarkitError("not a valid zstd file: %s" % exc, path=path)
-        if not getattr(obj, "eof", True):  # input ended mid-frame
-            raise RcarkitError("not a valid zstd file: truncated", path=path)
-        return data[:MAX_MODULE_BYTES]
+        # streamed and capped while it streams: a .ko.zst of zeros must not
+        # expand to gigabytes before the cap is checked
+        from rcarkit.safe_read import decompress_capped
+        return decompress_capped(raw, "zstd", MAX_MODULE_BYTES, RcarkitError, path)
     import shutil
     import subprocess
     exe = shutil.which("zstd")
@@ -289,9 +304,14 @@ def vermagic_release(vermagic):
 
 def loaded_modules(root):
     """Names of the modules in ``<root>/proc/modules`` (None when unreadable)."""
-    try:
-        with open(os.path.join(root, "proc", "modules"), encoding="utf-8",
-                  errors="replace") as fh:
-            return set(line.split(" ", 1)[0] for line in fh if line.strip())
-    except OSError:
+    from rcarkit.safe_read import read_capped
+    path = os.path.join(root, "proc", "modules")
+    if not os.path.exists(path):
         return None
+    try:
+        text = read_capped(path, MAX_INDEX_BYTES, what="proc/modules").decode("utf-8", "replace")
+    except RcarkitError:
+        if not os.path.exists(path) or not os.access(path, os.R_OK):
+            return None
+        raise
+    return set(line.split(" ", 1)[0] for line in text.splitlines() if line.strip())

@@ -29,9 +29,15 @@ class NodeRoot:
         return os.path.join(self.path, rel.lstrip("/"))
 
     def read(self, rel, limit=1024 * 1024):
-        """Text of ``rel`` under the root, or None when absent/unreadable."""
+        """Text of ``rel`` under the root, or None when absent/unreadable.
+        A FIFO or a device there is an error (exit 2), never a hang."""
+        from rcarkit.safe_read import open_regular
         try:
-            with open(self.join(rel), "rb") as fh:
+            os.stat(self.join(rel))
+        except OSError:
+            return None
+        try:
+            with open_regular(self.join(rel)) as fh:
                 return fh.read(limit).decode("utf-8", "replace")
         except OSError:
             return None
@@ -143,9 +149,9 @@ def probe_swap(node):
     if text is not None:
         for line in text.splitlines()[1:]:
             parts = line.split()
-            if len(parts) >= 4 and parts[2].isdigit():
+            if len(parts) >= 4 and _digits(parts[2]):
                 devices.append({"name": parts[0], "type": parts[1], "size_kb": int(parts[2]),
-                                "used_kb": int(parts[3]) if parts[3].isdigit() else None})
+                                "used_kb": int(parts[3]) if _digits(parts[3]) else None})
     result = {"source": "proc/swaps" if text is not None else None, "devices": devices,
               "total_kb": sum(d["size_kb"] for d in devices) if text is not None else None}
     if node.live:
@@ -177,9 +183,9 @@ def _parse_cpu_list(text):
             continue
         if "-" in part:
             lo, _, hi = part.partition("-")
-            if lo.isdigit() and hi.isdigit():
+            if _digits(lo) and _digits(hi):
                 count += int(hi) - int(lo) + 1
-        elif part.isdigit():
+        elif _digits(part):
             count += 1
     return count or None
 
@@ -443,3 +449,8 @@ def interfaces(node):
         out.append({"name": name, "address": first_line(node.read(base + "/address")),
                     "addr_assign_type": first_line(node.read(base + "/addr_assign_type"))})
     return out
+
+
+def _digits(text):
+    """True for ASCII digits only: ``"²".isdigit()`` is True but int() refuses it."""
+    return text.isascii() and text.isdigit()
