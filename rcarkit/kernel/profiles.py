@@ -67,6 +67,9 @@ option name is hard-coded in Python. The directory holds:
 
 :func:`load_catalog` reads and validates everything and raises
 :class:`rcarkit.errors.ProfileError` naming the file, the entry and the fix.
+
+Long because the loader is the schema: every file's keys are validated here,
+next to the documentation of the format above.
 """
 
 import os
