@@ -357,7 +357,7 @@ def test_cli_flow_without_yocto(oracle, expanded_bases, merges, tmp_path):
     frag = tmp_path / "rcarkit-k8s.cfg"
     args = [a for p in PROFILES for a in ("-p", p)]
     proc = subprocess.run([sys.executable, "-m", "rcarkit", "check-kernel", base] + args +
-                          ["--emit-fragment", str(frag)], cwd=str(REPO),
+                          ["--emit-fragment", str(frag), "--with-optional"], cwd=str(REPO),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     assert proc.returncode == 1, proc.stderr
     assert frag.read_text() == merges[("arm64-defconfig", "data")]["plan"].render_cfg()
