@@ -313,7 +313,7 @@ def test_systemd_escape_refuses_dotdot():
 
 # --- writing: atomic, no overwrite of hand edits ------------------------------------------
 
-def test_write_twice_then_refuse_hand_edit(tmp_path):
+def test_write_twice_then_keep_hand_edit_and_write_new_beside_it(tmp_path):
     out = tmp_path / "emit"
     rec = rec_tmpfs()
     written = ee.write_emit_dir(rec, out)
@@ -321,13 +321,19 @@ def test_write_twice_then_refuse_hand_edit(tmp_path):
     assert os.access(out / "etcd-restore.sh", os.X_OK)
     assert ee.write_emit_dir(rec, out) == []            # same inputs: nothing rewritten
     cfg = out / ee.KUBEADM_CONFIG
-    cfg.write_text(cfg.read_text() + "# my edit\n")
-    with pytest.raises(RcarkitError) as info:
-        ee.write_emit_dir(rec_raised(), out)
-    assert "--force" in str(info.value)
-    assert "# my edit" in cfg.read_text()               # nothing written
+    # what our README tells the user to do: add their settings to this file
+    cfg.write_text(cfg.read_text() + "  podSubnet: \"10.244.0.0/16\"  # my edit\n")
+    written = ee.write_emit_dir(rec_raised(), out)
+    assert str(cfg) + ".new" in written and str(cfg) not in written
+    assert "# my edit" in cfg.read_text()               # the user's file is kept
+    new = (out / (ee.KUBEADM_CONFIG + ".new")).read_text()
+    assert "# my edit" not in new and "heartbeat-interval" in new
+    # a third run with the same inputs rewrites nothing and still keeps the edit
+    assert ee.write_emit_dir(rec_raised(), out) == []
+    assert "# my edit" in cfg.read_text()
     assert ee.write_emit_dir(rec_raised(), out, force=True)
     assert "# my edit" not in cfg.read_text()
+    assert not (out / (ee.KUBEADM_CONFIG + ".new")).exists()   # stale .new pruned
 
 
 def test_emit_into_a_file_is_refused(tmp_path):

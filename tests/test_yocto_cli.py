@@ -230,7 +230,8 @@ def test_check_kernel_emit_layer_and_fragment_agree(case, tmp_path):
                               timeout=300, env=dict(os.environ, PYTHONPATH=str(REPO)))
     assert proc.returncode == case["report"]["exit_code"], proc.stderr
     assert piped.read_bytes() == frag.read_bytes()
-    assert (layer / "recipes-kernel" / "linux" / ("%s_%%.bbappend" % case["recipe"])).is_file()
+    assert list(layer.glob("dynamic-layers/*/recipes-kernel/linux/%s_%%.bbappend"
+                           % case["recipe"]))
     assert (layer / "conf" / "layer.conf").is_file()
     # regenerating is a no-op; a changed fragment file is refused in one line
     again = _run(["check-kernel", str(case["config"]), "--emit-fragment", str(frag)]
@@ -259,7 +260,27 @@ def test_table_summary_reads_at_80_columns(tmp_path, configs_dir):
     assert not long, long
     again = _run(["yocto-layer", str(configs_dir / config), "-o", "meta-k8s"] + extra, tmp_path)
     assert again.returncode == 0
-    assert "written" not in again.stdout and again.stdout.count("unchanged") == 5
+    assert "written" not in again.stdout and again.stdout.count("unchanged") == 8
+
+
+def test_reach_table_and_json_name_the_machines(tmp_path, configs_dir):
+    """The reach (collection, override, machines) as the table and the JSON say it;
+    that the real machines do get the .cfg is tests/test_bitbake_parse.py's job."""
+    config, extra, _, _ = CASES["rcar-gen3-4.14.75-ipvs"]
+    table = _run(["yocto-layer", str(configs_dir / config), "-o", "meta-k8s"] + extra,
+                 tmp_path).stdout
+    data = json.loads(_run(["yocto-layer", str(configs_dir / config), "-o", "meta-k8s",
+                            "--format", "json"] + extra, tmp_path).stdout)
+    reach = {r["collection"]: r for r in data["reaches"]}
+    assert set(reach) == {"rcar-gen3", "rcar-gateway", "rcar-bsp", "sparrow-hawk"}
+    for coll, override, machine in [("rcar-gen3", "rcar-gen3", "h3ulcb"),
+                                    ("rcar-gateway", "rcar-gateway", "spider"),
+                                    ("rcar-bsp", "rcar", "whitehawk"),
+                                    ("sparrow-hawk", "rcar-gen4", "sparrow-hawk")]:
+        assert reach[coll]["overrides"] == [override] and machine in reach[coll]["machines"]
+        assert re.search(r"^  %s +%s +.*\b%s\b" % (coll, override, machine), table, re.M), coll
+        for path in reach[coll]["bbappends"]:
+            assert (tmp_path / "meta-k8s" / path).is_file()
 
 
 def test_unreadable_config_is_one_line_exit_2(tmp_path):

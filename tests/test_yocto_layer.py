@@ -26,9 +26,12 @@ from conftest import CONFIGS, REPO
 RCAR_414 = "rcar-gen3_bsp-v3.21.0_linux-4.14.75.config"
 RPI_612 = "rpi-bcm2711_defconfig_fed50901.expanded-on-debian-6.12.117.config"
 
-# variant -> (config, kernel recipe, machine override, expected overrides)
+# variant -> (config, kernel recipe, machine override, expected overrides); the
+# R-Car overrides are what bitbake -e shows the real machines carry
+# (../shared/yocto/SOURCES.md; tests/test_bitbake_parse.py proves the reach)
 VARIANTS = {
-    "linux-renesas": (RCAR_414, "linux-renesas", None, ["rcar-gen3", "rcar-gen4"]),
+    "linux-renesas": (RCAR_414, "linux-renesas", None,
+                      ["rcar-gen3", "rcar-gateway", "rcar", "rcar-gen4"]),
     "linux-raspberrypi": (RPI_612, "linux-raspberrypi", None, ["rpi"]),
     "linux-yocto": (RPI_612, "linux-yocto", "my-arm64-board", ["my-arm64-board"]),
     "custom": (RCAR_414, "linux-vendor-bsp", "h3ulcb,m3ulcb", ["h3ulcb", "m3ulcb"]),
@@ -126,8 +129,8 @@ def _vars(assignments):
 def test_oelint_reports_nothing(layers, variant):
     result = layers[variant]
     root = Path(result.spec.directory)
-    bbappends = sorted(str(p) for p in root.glob("recipes-*/*/*.bbappend"))
-    assert len(bbappends) == 1
+    bbappends = sorted(str(p) for p in root.glob("**/*.bbappend"))
+    assert len(bbappends) == {"linux-renesas": 4, "linux-raspberrypi": 3}.get(variant, 1)
     files = [str(root / "conf" / "layer.conf")] + bbappends
     for release in result.spec.layer_series:
         proc = subprocess.run(_oelint() + ["--quiet", "--mode", "all", "--release", release,
@@ -171,10 +174,18 @@ def test_layer_conf_variables(layers, variant):
     assert "core" in v["LAYERDEPENDS_" + name][1].split()
     assert v["LAYERSERIES_COMPAT_" + name][1].split() == ["scarthgap", "wrynose"]
     assert v["BBPATH"] == (".=", ":${LAYERDIR}")
-    # BitBake must find the bbappend through BBFILES, and BBFILE_PATTERN must match it
+    # BitBake must find the bbappend through BBFILES (or BBFILES_DYNAMIC, keyed
+    # on the BSP collection), and BBFILE_PATTERN must match it
     globs = [g.replace("${LAYERDIR}", str(root)) for g in v["BBFILES"][1].split()]
-    for app in root.glob("recipes-*/*/*.bbappend"):
-        assert any(fnmatch.fnmatch(str(app), g) for g in globs), (app, globs)
+    dynamic = [w.split(":", 1) for w in v.get("BBFILES_DYNAMIC", ("", ""))[1].split()]
+    for app in root.glob("**/*.bbappend"):
+        rel = app.relative_to(root).parts
+        if rel[0] == "dynamic-layers":
+            pats = [g.replace("${LAYERDIR}", str(root)) for c, g in dynamic if c == rel[1]]
+            assert pats and all(fnmatch.fnmatch(str(app), g) for g in pats), (app, dynamic)
+            assert not any(fnmatch.fnmatch(str(app), g) for g in globs), (app, globs)
+        else:
+            assert any(fnmatch.fnmatch(str(app), g) for g in globs), (app, globs)
         assert re.match(v["BBFILE_PATTERN_" + name][1].replace("${LAYERDIR}", re.escape(str(root))),
                         str(app))
 
@@ -191,8 +202,15 @@ def test_bbappend_adds_the_cfg_that_exists_scoped_to_the_override(layers, varian
     result = layers[variant]
     _, recipe, _, overrides = VARIANTS[variant]
     root = Path(result.spec.directory)
-    app = root / "recipes-kernel" / "linux" / ("%s_%%.bbappend" % recipe)
-    assert app.is_file()
+    seen = set()
+    apps = sorted(root.glob("**/*.bbappend"))
+    assert apps and all(a.name.startswith(recipe) for a in apps)
+    for app in apps:
+        seen |= _check_bbappend(root, app, overrides)
+    assert seen == {(b, o) for b in ("FILESEXTRAPATHS", "SRC_URI") for o in overrides}
+
+
+def _check_bbappend(root, app, overrides):
     assignments = parse_bitbake(app)
     seen = set()
     for var, op, val in assignments:
@@ -203,7 +221,10 @@ def test_bbappend_adds_the_cfg_that_exists_scoped_to_the_override(layers, varian
         override = [m for m in mods if m not in ("append", "prepend")]
         assert len(override) == 1 and override[0] in overrides, var
         if base == "FILESEXTRAPATHS":
-            assert mods[0] == "prepend" and op == ":=" and val == "${THISDIR}/files:"
+            assert mods[0] == "prepend" and op == ":=" and val.startswith("${THISDIR}/")
+            # ... and it is the layer's one files directory
+            assert (Path(val.rstrip(":").replace("${THISDIR}", str(app.parent))).resolve()
+                    == (root / "recipes-kernel/linux/files").resolve())
         else:
             assert mods[0] == "append" and op == "="
             uris = val.split()
@@ -216,7 +237,7 @@ def test_bbappend_adds_the_cfg_that_exists_scoped_to_the_override(layers, varian
             cfg = Path(where) / uris[0][len("file://"):]
             assert cfg.is_file() and cfg.read_text().strip()
         seen.add((base, override[0]))
-    assert seen == {(b, o) for b in ("FILESEXTRAPATHS", "SRC_URI") for o in overrides}
+    return seen
 
 
 def test_cfg_is_the_fragment_plan(layers):
@@ -243,9 +264,12 @@ def test_readme_lists_every_option_with_a_reason(layers, variant):
         assert 'SRC_URI:append:%s = " file://rcarkit-k8s.cfg"' % o in readme
     config_name = VARIANTS[variant][0]
     for name in ["README", "conf/layer.conf"] + [
-            str(p.relative_to(root)) for p in root.glob("recipes-*/*/*.bbappend")]:
+            str(p.relative_to(root)) for p in root.glob("**/*.bbappend")]:
         for line in (root / name).read_text().splitlines():
-            assert len(line) <= 80 or config_name in line, (name, line)
+            # a FILESEXTRAPATHS value cannot be wrapped (a continuation would
+            # put blanks into the path)
+            assert len(line) <= 80 or config_name in line or "FILESEXTRAPATHS" in line, \
+                (name, line)
     copying = (root / "COPYING.MIT").read_text()
     assert copying.startswith("Permission is hereby granted, free of charge")
 
@@ -257,7 +281,7 @@ def test_same_inputs_same_bytes(tmp_path, configs_dir):
     a = _generate(tmp_path / "a" / "meta-rcarkit-k8s", "linux-renesas")
     b = _generate(tmp_path / "b" / "meta-rcarkit-k8s", "linux-renesas")
     ta, tb = _tree_bytes(a.spec.directory), _tree_bytes(b.spec.directory)
-    assert sorted(ta) == sorted(tb) and len(ta) == 6      # 5 files + manifest
+    assert sorted(ta) == sorted(tb) and len(ta) == 9      # 4 bbappends, 4 files + manifest
     assert ta == tb
     mtimes = {p: os.stat(os.path.join(a.spec.directory, p)).st_mtime_ns for p in ta}
     again = _generate(tmp_path / "a" / "meta-rcarkit-k8s", "linux-renesas")
@@ -309,7 +333,7 @@ def test_hand_edit_refused_then_force_replaces(tmp_path, configs_dir):
 def test_switching_recipe_removes_the_stale_bbappend(tmp_path, configs_dir):
     root = tmp_path / "meta-rcarkit-k8s"
     _generate(root, "linux-renesas")
-    renesas = root / "recipes-kernel/linux/linux-renesas_%.bbappend"
+    renesas = root / "dynamic-layers/rcar-gen3/recipes-kernel/linux/linux-renesas_%.bbappend"
     assert renesas.is_file()
     result = _generate(root, "custom")
     assert not renesas.exists() and str(renesas) in result.removed

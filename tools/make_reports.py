@@ -83,7 +83,10 @@ def make_dossiers(out_dir, catalog):
         report = check_config(config, select_profiles(catalog), catalog)
         kernel_json = _relative(render(report, "json"))
         etcd = etcd_document_from_fio([(FIO / run / "fio-etcd-recipe.json",
-                                        dict(FIO_DEVICES[run], path=run)) for run in runs])
+                                        # absolute: a relative PATH became the
+                                        # checkout's directory in etcd's data dir
+                                        dict(FIO_DEVICES[run], path="/mnt/" + run))
+                                       for run in runs])
         etcd_json = _relative(json.dumps(etcd, indent=2) + "\n")
         atomic_write_text(docs / "check-kernel.json", kernel_json)
         atomic_write_text(docs / "etcd-bench.json", etcd_json)

@@ -54,10 +54,19 @@ def etcd_bench_cmd(
                                    "guidance: 2300)."),
     engine: str = typer.Option("rcarkit", "--engine", help="rcarkit, fio or auto (fio when "
                                "installed)."),
-    max_time: float = typer.Option(60.0, "--max-time", help="Seconds per PATH at most."),
+    min_time: float = typer.Option(10.0, "--min-time", help="Seconds per PATH at least "
+                                   "(default two ext4 journal commit intervals of 5 s)."),
+    max_time: Optional[float] = typer.Option(None, "--max-time", help="Seconds per PATH at "
+                                             "most (default 60; 3600 with --full).",
+                                             show_default=False),
     max_bytes: Optional[int] = typer.Option(None, "--max-bytes", help="Bytes per PATH at "
-                                            "most (default 22 MiB, fio's --size=22m).",
+                                            "most (default: none; 22 MiB with --full or "
+                                            "--engine fio, fio's --size=22m).",
                                             show_default=False),
+    full: bool = typer.Option(False, "--full", help="Run fio's whole etcd recipe (22 MiB of "
+                              "2300-byte writes + fdatasync), no early stop."),
+    k3s: bool = typer.Option(False, "--k3s", help="Also time SQLite commits with k3s's kine "
+                             "settings on each PATH: does a single-server k3s fit?"),
     peer: Optional[str] = typer.Option(None, "--peer", help="HOST:PORT of a candidate etcd "
                                        "host: measure TCP round trips to it."),
     control_planes: int = typer.Option(1, "--control-planes", help="Number of control-plane "
@@ -89,22 +98,26 @@ def etcd_bench_cmd(
         fail("--control-planes must be at least 1, not %d" % control_planes)
     if block_size < 1:
         fail("--block-size must be at least 1 byte, not %d" % block_size)
-    if not (max_time > 0) or math.isinf(max_time):
+    if max_time is not None and (not (max_time > 0) or math.isinf(max_time)):
         fail("--max-time must be a positive number of seconds, not %r" % max_time)
+    if not (min_time >= 0) or math.isinf(min_time):
+        fail("--min-time must be zero or a positive number of seconds, not %r" % min_time)
     if max_bytes is not None and max_bytes < block_size:
         fail("--max-bytes (%d) must be at least one block (--block-size %d)"
              % (max_bytes, block_size))
     with user_errors():
         try:
             _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
-                 emit_dir, kubeadm_api, force, fmt, load, write_rate)
+                 emit_dir, kubeadm_api, force, fmt, load, write_rate,
+                 min_time=min_time, full=full, k3s=k3s)
         except OSError as exc:
             where = (" %s" % exc.filename) if getattr(exc, "filename", None) else ""
             fail("I/O error%s: %s" % (where, exc.strerror or exc))
 
 
 def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
-         emit_dir, kubeadm_api, force, fmt, load="saturated", write_rate=10.0):
+         emit_dir, kubeadm_api, force, fmt, load="saturated", write_rate=10.0,
+         min_time=10.0, full=False, k3s=False):
     from rcarkit.etcd import advice as etcd_advice
     from rcarkit.etcd import bench as etcd_bench
     from rcarkit.etcd.peer import measure_peer, parse_peer
@@ -116,18 +129,26 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
         check_emit_dir(emit_dir, force=force)  # a file, or hand edits: refuse before measuring
     targets = [str(p) for p in paths] if paths else [
         DEFAULT_DATA_DIR if os.path.isdir(DEFAULT_DATA_DIR) else os.getcwd()]
-    if max_bytes is None:
-        max_bytes = etcd_bench.DEFAULT_MAX_BYTES
     from rcarkit.etcd.load import resolve_load, etcd_load_seconds
     rate = write_rate if write_rate > 0 else None
-    load = resolve_load(load, etcd_bench._resolve_engine(engine), rate, max_time,
+    if full:
+        load = "saturated"  # fio's recipe is one writer
+    effective_max_time = max_time if max_time is not None else (
+        etcd_bench.DEFAULT_FULL_MAX_TIME if full else etcd_bench.DEFAULT_MAX_TIME)
+    load = resolve_load(load, etcd_bench._resolve_engine(engine), rate, effective_max_time,
                         etcd_load_seconds(rate))
+    space = max_bytes if max_bytes is not None else (
+        etcd_bench.DEFAULT_MAX_BYTES if full or engine != "rcarkit" else etcd_bench.WAL_SEGMENT_BYTES)
     for target in targets:  # refuse bad PATHs before measuring any
-        etcd_bench.check_target(target, etcd_bench.space_needed(engine, max_bytes, load))
+        # below etcd's own minimum the PATH is reported unusable, not refused
+        etcd_bench.check_target(target, etcd_bench.space_needed(engine, space, load),
+                                check_space=os.path.isdir(target) and
+                                etcd_bench.etcd_space_shortfall(target) is None)
 
     progress = ProgressBar() if fmt != "json" and _is_tty(sys.stdout) and _is_tty(sys.stderr) \
         else None
     measurements = []
+    kine_measurements = []
     try:
         peer_measurement = None
         if peer is not None:  # first: an unreachable peer fails in seconds, not after the disks
@@ -138,15 +159,23 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
             measurements.append(etcd_bench.measure_path(
                 target, block_size=block_size, max_time=max_time, max_bytes=max_bytes,
                 engine=engine, thresholds=etcd_advice.THRESHOLDS, progress=callback,
-                load=load, write_rate=rate,
+                min_time=min_time, full=full, load=load, write_rate=rate,
                 backend_thresholds=(etcd_advice.BACKEND_COMMIT_P99_MAX_S,)))
+            if k3s and measurements[-1].stopped_because != "no-space":
+                from rcarkit.etcd.kine import measure_kine
+                callback = progress.for_item(i, len(targets), target + " (SQLite)") \
+                    if progress else None
+                kine_measurements.append(measure_kine(
+                    target, value_bytes=block_size, min_time=min_time,
+                    max_time=effective_max_time, progress=callback))
     finally:
         if progress:
             progress.clear()
 
     rec = etcd_advice.recommend(measurements,
                                 peer=peer_measurement.stats if peer_measurement else None,
-                                control_planes=control_planes, peer_address=peer)
+                                control_planes=control_planes, peer_address=peer,
+                                kine=kine_measurements)
     written: List[str] = []
     emit_error = None
     if emit_dir is not None:
@@ -164,6 +193,7 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
                "measurements": [m.to_dict() for m in measurements],
                "peer": peer_measurement.to_dict() if peer_measurement else None,
                "recommendation": rec.to_dict(),
+               "k3s": [k.to_dict() for k in kine_measurements] if k3s else None,
                "emitted": {"directory": str(emit_dir) if emit_dir else None,
                            "kubeadm_api": kubeadm_api if emit_dir else None,
                            "written": written,
@@ -171,11 +201,16 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
                            "error": str(emit_error) if emit_error else None}}
         emit(json.dumps(_json_safe(doc), indent=2, allow_nan=False) + "\n")
     else:
-        emit(render_table(measurements, peer_measurement, rec))
+        emit(render_table(measurements, peer_measurement, rec, kine_measurements))
     if emit_error is not None:
         fail(str(emit_error), emit_error.exit_code)
     for path in written:
-        typer.echo("wrote %s" % path, err=True)
+        if path.endswith(".new"):
+            typer.echo("%s was changed by hand: kept it, wrote %s beside it (merge the "
+                       "new values by hand, or pass --force to replace it)"
+                       % (path[:-len(".new")], path), err=True)
+        else:
+            typer.echo("wrote %s" % path, err=True)
     for path in removed:
         typer.echo("removed %s (not needed any more)" % path, err=True)
     if emit_dir is not None and not written and not removed:
@@ -297,12 +332,17 @@ def _stats_lines(stats, unit_label: str) -> List[str]:
     ]
 
 
+def _stop_detail(reason: str) -> str:
+    from rcarkit.etcd.bench import STOP_REASONS
+    return STOP_REASONS.get(reason, reason)
+
+
 def _wrap(text: str, first: str, rest: str) -> List[str]:
     return textwrap.wrap(text, width=WIDTH - 1, initial_indent=first, subsequent_indent=rest,
                          break_long_words=False, break_on_hyphens=False) or [first.rstrip()]
 
 
-def render_table(measurements, peer_measurement, rec) -> str:
+def render_table(measurements, peer_measurement, rec, kine_measurements=()) -> str:
     lines: List[str] = []
     for m in measurements:
         d = m.device
@@ -314,17 +354,30 @@ def render_table(measurements, peer_measurement, rec) -> str:
         if backend is not None:
             rate = "saturated" if m.write_rate is None else "%g writes/s" % m.write_rate
             lines += _wrap("etcd load at %s: %d WAL fdatasyncs (%d x %d B entries) and %d "
-                           "backend commits, %.1f s, stopped: %s"
+                           "backend commits, %.1f s, stopped: %s (%s)"
                            % (rate, m.stats.count, m.load_details.get("requests", 0),
-                              m.block_size, backend.count, m.elapsed, m.stopped_because),
+                              m.block_size, backend.count, m.elapsed, m.stopped_because,
+                              _stop_detail(m.stopped_because)),
                            "  samples   ", " " * 12)
         else:
-            lines += _wrap("%d x %d B fdatasync, %s engine%s, %.1f s, stopped: %s"
+            lines += _wrap("%d x %d B fdatasync, %s engine%s, %.1f s, stopped: %s (%s)"
                            % (m.stats.count, m.block_size, m.stats.engine,
                               (" " + m.engine_version) if getattr(m, "engine_version", None)
-                              else "", m.elapsed, m.stopped_because),
+                              else "", m.elapsed, m.stopped_because,
+                              _stop_detail(m.stopped_because)),
                            "  samples   ", " " * 12)
+        if m.stats.count == 0:
+            lines += [_wrap(n, "  note      ", " " * 12)[0] for n in m.notes[:1]]
+            lines.append("")
+            continue
         lines += _stats_lines(m.stats, "fsync" if backend is None else "WAL")
+        extra = "  %-9s interval: %s" % ("", m.stats.ci_method)
+        vif = getattr(m.stats, "p99_vif", float("nan"))
+        if vif is not None and not math.isnan(vif):
+            extra += ", variance inflation %.1f" % vif
+        if getattr(m.stats, "slow_count", None):
+            extra += ", %d syncs >= 1 s" % m.stats.slow_count
+        lines.append(extra)
         if backend is not None:
             lines += _stats_lines(backend, "commit")
         hist = render_histogram(m.stats.histogram)
@@ -338,6 +391,13 @@ def render_table(measurements, peer_measurement, rec) -> str:
         lines.append("  samples   %d TCP connects, %d failed, %.1f s"
                      % (p.stats.count, p.failures, p.elapsed))
         lines += _stats_lines(p.stats, "rtt")
+        lines.append("")
+    for k in kine_measurements:
+        lines.append("K3S %s (SQLite with kine's settings)" % k.path)
+        lines += _wrap("%d commits of %d B values, %.1f s, stopped: %s"
+                       % (k.commits, k.value_bytes, k.elapsed, k.stopped_because),
+                       "  samples   ", " " * 12)
+        lines += _stats_lines(k.stats, "commit")
         lines.append("")
     lines.append("VERDICT   %s  (exit %d)" % (rec.verdict, rec.exit_code))
     if rec.path:

@@ -21,8 +21,11 @@ HELP = (
     "the missing options: conf/layer.conf, a <recipe>_%.bbappend scoped to a "
     "machine override, rcarkit-k8s.cfg (the options plus the dependencies they "
     "need), a README (what and why) and COPYING.MIT. "
-    "Recipes: linux-renesas (overrides rcar-gen3, rcar-gen4), linux-raspberrypi "
-    "(rpi), linux-yocto or any other with --machine-override. The same inputs "
+    "Recipes: linux-renesas (bbappends per BSP layer, read only when that layer "
+    "is in the build: meta-rcar-gen3 rcar-gen3, meta-rcar-gateway rcar-gateway, "
+    "meta-rcar-bsp rcar, meta-sparrow-hawk rcar-gen4), linux-raspberrypi (rpi; "
+    "also -v7 and -dev), linux-yocto or any other with --machine-override. "
+    "Prints which machines the append reaches. The same inputs "
     "give the same bytes; files changed by hand are kept unless --force. "
     "Exit codes: 0 layer written; 2 bad input or usage (one line on stderr).")
 
@@ -92,12 +95,12 @@ def render_summary(result):
         spec.directory, spec.collection, spec.kernel_recipe,
         "s" if len(spec.overrides) > 1 else "", ", ".join(spec.overrides)),
         80, subsequent_indent="    ", break_on_hyphens=False)
-    width = max(len(f) for f in result.files)
     for rel in result.files:
         state = "written" if os.path.join(spec.directory, rel) in changed else "unchanged"
-        out.append("  %-*s  %s" % (width, rel, state))
+        out.extend(_file_row(state, rel))
     for path in result.removed:
-        out.append("  %-*s  removed (stale)" % (width, os.path.relpath(path, spec.directory)))
+        out.append("  %-9s  %s (stale)" % ("removed", os.path.relpath(path, spec.directory)))
+    out.extend(render_reach(spec.targets))
     counts = result.plan.to_dict()["counts"]
     out.append("fragment: %d option(s) set (%d requested, %d dependencies)\n"
                "          %d impossible, %d obsolete: comments only" % (
@@ -110,3 +113,31 @@ def render_summary(result):
     out.append("next: add it to the build (then see its README to check the result):")
     out.append("  bitbake-layers add-layer %s" % os.path.abspath(spec.directory))
     return "\n".join(out) + "\n"
+
+
+def _file_row(state, rel):
+    """``  state  path``; a path too long for 80 columns breaks after a '/'."""
+    head, rest = "  %-9s  " % state, rel
+    lines = []
+    while len(head) + len(rest) > 80 and "/" in rest[:80 - len(head)]:
+        cut = rest.rindex("/", 0, 80 - len(head)) + 1
+        lines.append(head + rest[:cut])
+        head, rest = " " * len(head), rest[cut:]
+    return lines + [head + rest]
+
+
+def render_reach(targets):
+    """Which machines the append reaches: one row per BSP collection (80 columns)."""
+    import textwrap
+    rows = [(t.collection or "(static)", ",".join(t.overrides), ", ".join(t.machines)
+             or "(machines with that override)") for t in targets]
+    w1 = max(len("BSP collection"), max(len(r[0]) for r in rows))
+    w2 = max(len("override"), max(len(r[1]) for r in rows))
+    out = ["reaches (the .cfg is added where MACHINEOVERRIDES has the override):",
+           "  %-*s  %-*s  %s" % (w1, "BSP collection", w2, "override", "machines")]
+    indent = 2 + w1 + 2 + w2 + 2
+    for coll, over, machines in rows:
+        lines = textwrap.wrap(machines, max(20, 80 - indent), break_on_hyphens=False)
+        out.append("  %-*s  %-*s  %s" % (w1, coll, w2, over, lines[0]))
+        out.extend(" " * indent + line for line in lines[1:])
+    return out

@@ -105,12 +105,20 @@ REFERENCES = {
     "etcd-config": "etcd server/embed/config.go Config.Validate() "
                    "(maxElectionMs = 50000; election >= 5 x heartbeat)",
     "etcd-wal": "etcd server/storage/wal/wal.go (warnSyncDuration = time.Second: "
-                "\"slow fdatasync\" warning)",
+                "\"slow fdatasync\" warning; SegmentSizeBytes = 64 * 1000 * 1000) and "
+                "file_pipeline.go (the next segment is preallocated ahead)",
     "etcd-recovery": "https://etcd.io/docs/v3.5/op-guide/recovery/#snapshotting-the-keyspace",
     "kubeadm-v1beta4": "https://kubernetes.io/docs/reference/config-api/"
                        "kubeadm-config.v1beta4/ (type Timeouts)",
     "kubeadm-ha-etcd": "https://kubernetes.io/docs/setup/production-environment/tools/"
                        "kubeadm/high-availability/#external-etcd-nodes",
+    "kine-sqlite": "k3s-io/kine pkg/drivers/sqlite/sqlite.go (default DSN "
+                   "?_journal=WAL&cache=shared&_busy_timeout=30000&_txlock=immediate) and "
+                   "mattn/go-sqlite3 sqlite3.go (synchronous NORMAL by default)",
+    "k3s-datastore": "https://docs.k3s.io/datastore (SQLite is the default datastore of "
+                     "a single server; embedded etcd for several)",
+    "k3s-1850": "https://github.com/k3s-io/k3s/issues/1850 (k3s crash-looping on a slow "
+                "SD card)",
 }
 
 # --- disk: fdatasync latency -------------------------------------------------
@@ -149,12 +157,20 @@ DEFAULT_ELECTION_MS = 1000
 # need to persist the metadata to disk" and "if the leader skips two heartbeat
 # intervals, etcd will warn it failed to send a heartbeat on time". A heartbeat
 # delayed by one WAL sync of length d is late by d; it is "skipped" once d
-# exceeds one interval. So the interval must exceed the slow tail of the syncs
-# (p99.9). Factor 2: the benchmark runs on an otherwise idle disk, and etcd's
-# fio guidance warns that in a real cluster "other writes ... will increase"
-# the fsync latency; 2x leaves that headroom and keeps a late heartbeat well
-# inside the two-interval warning.
+# exceeds one interval. So the interval must exceed the slow syncs. The
+# statistic is the upper end of the 95 % batch-means interval of the p99
+# (rcarkit.etcd.stats): a high quantile with its uncertainty, stable from run
+# to run, unlike the largest sample (one stall made repeats on the same disk
+# differ 8.9x). Factor 2: the benchmark runs on an otherwise idle disk, and
+# etcd's fio guidance warns that in a real cluster "other writes ... will
+# increase" the fsync latency; 2x leaves that headroom and keeps a late
+# heartbeat well inside the two-interval warning.
 HEARTBEAT_FSYNC_FACTOR = 2.0
+# Derived heartbeats are rounded UP to the next step of this ladder (roughly
+# 1-1.5-2-3-5-7.5 per decade, like preferred-number series), so two runs whose
+# p99 bounds differ by a few percent recommend the same value, and any two
+# differ by at most a step or two. etcd's limit (5000 ms) is the last step.
+HEARTBEAT_LADDER_MS = (100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000)
 
 # etcd tuning guide: "The value of heartbeat interval is recommended to be
 # around the maximum of average round-trip time (RTT) between members, normally
@@ -177,7 +193,7 @@ MAX_HEARTBEAT_MS = MAX_ELECTION_MS // ELECTION_HEARTBEAT_FACTOR
 # etcd server/embed/config.go: "--election-timeout[...] should be at least as
 # 5 times as --heartbeat-interval[...]" (startup fails otherwise).
 MIN_ELECTION_HEARTBEAT_RATIO = 5
-# Derived heartbeats are rounded up to this step (readable values).
+# Round-trip derived election timeouts are rounded up to this step.
 HEARTBEAT_STEP_MS = 10
 
 # --- kubeadm ------------------------------------------------------------------
@@ -268,6 +284,15 @@ def go_duration(seconds: float) -> str:
     return "%ds" % secs
 
 
+def ladder_up(ms: float) -> int:
+    """The smallest step of :data:`HEARTBEAT_LADDER_MS` >= ``ms`` (the last
+    step when ``ms`` is above all of them)."""
+    for step in HEARTBEAT_LADDER_MS:
+        if ms <= step + 1e-9:
+            return step
+    return HEARTBEAT_LADDER_MS[-1] * 2  # beyond etcd's limit: derive_timeouts clamps
+
+
 def _round_up(value: float, step: int) -> int:
     return int(math.ceil(value / step - 1e-9) * step)
 
@@ -283,10 +308,14 @@ class PathAssessment:
     status: str            # fits | undecided | slow | unusable
     p99: float
     p99_ci: tuple
-    tail: float            # the slow tail used for the heartbeat (seconds)
-    tail_source: str       # "p99.9 CI upper bound" | "max" | "p99.9"
+    tail: float            # the statistic the heartbeat is derived from (seconds)
+    tail_source: str       # "p99 95% upper bound (batch means)" | ... | "max"
     count: int
-    p999: float = float("nan")  # p99.9 point estimate (for the unusable rule)
+    p999: float = float("nan")  # p99.9 point estimate
+    slow_count: Optional[int] = None  # syncs >= 1 s ("slow fdatasync" in etcd's log)
+    max: float = float("nan")
+    free_bytes: Optional[int] = None
+    unusable_because: Optional[str] = None  # "space" | "slow-syncs" | "latency"
 
     @property
     def p99_bound(self) -> float:
@@ -302,51 +331,65 @@ class PathAssessment:
                 "p99_ms": ms(self.p99), "p99_ci_ms": [ms(self.p99_ci[0]), ms(self.p99_ci[1])],
                 "p999_ms": ms(self.p999),
                 "tail_ms": ms(self.tail), "tail_source": self.tail_source,
-                "count": self.count}
+                "count": self.count, "slow_syncs_1s": self.slow_count,
+                "max_ms": ms(self.max), "free_bytes": self.free_bytes,
+                "unusable_because": self.unusable_because}
 
 
 def assess(measurement) -> PathAssessment:
     """Classify one PathMeasurement against the thresholds (see module doc).
 
     * ``fits``: p99 CI upper bound < ``FSYNC_P99_MAX_S``.
-    * ``unusable``: the p99.9 estimate (the largest sample when there is
-      none) is >= ``FSYNC_UNUSABLE_S`` (one WAL write in a thousand would make
-      etcd log "slow fdatasync"), or the p99 CI lower bound is. The point
-      estimate, not a bound, so one stray stall among a few hundred samples
-      does not condemn a disk.
+    * ``unusable``: the filesystem has less free space than etcd needs to
+      start (``ETCD_MIN_FREE_BYTES``: two preallocated 64 MB WAL segments and
+      a bbolt growth step), whatever its latency; or at least one sync took
+      ``FSYNC_UNUSABLE_S`` (1 s) or more: etcd logs "slow fdatasync" for each.
 
-    The heartbeat, in contrast, is derived from the conservative ``tail``:
-    the p99.9 CI upper bound, else the largest sample.
+    The heartbeat is derived from ``tail``: the upper end of the 95 %
+    interval of the p99 (batch means for our engine), else the largest
+    sample (too few samples for a bound).
     * ``slow``: the p99 CI lower bound is >= 10 ms (the p99 is not "less than
       10ms" with 97.5 % confidence).
     * ``undecided``: otherwise: the interval straddles 10 ms (or an upper
       bound of exactly 10 ms), or it has no upper bound yet (too few samples).
     """
+    from rcarkit.etcd.bench import ETCD_MIN_FREE_BYTES  # lazy: advice stays light
+
     stats = measurement.stats
     device = measurement.device
-    if stats.count <= 0:
+    free = getattr(measurement, "free_bytes", None)
+    no_space = getattr(measurement, "stopped_because", None) == "no-space" or \
+        (free is not None and free < ETCD_MIN_FREE_BYTES)
+    if stats.count <= 0 and not no_space:
         raise RcarkitError("no fdatasync samples were taken", path=measurement.path,
                            hint="give --max-time more time")
     low, high = stats.p99_ci
-    tail_high = stats.p999_ci[1] if stats.p999_ci else float("nan")
-    if _finite(tail_high):
-        tail, source = tail_high, "p99.9 CI upper bound"
+    method = getattr(stats, "ci_method", "order statistics")
+    if _finite(high):
+        tail, source = high, "upper end of the 95%% interval of p99 (%s)" % method
     elif _finite(stats.max):
-        tail, source = stats.max, "max"
+        tail, source = stats.max, "max (too few samples for a p99 upper bound)"
     else:
-        tail, source = stats.p999, "p99.9"
+        tail, source = stats.p99, "p99"
     p999 = stats.p999 if _finite(stats.p999) else stats.max
+    slow_count = getattr(stats, "slow_count", None)
+    if slow_count is None and _finite(stats.max):  # fio: only the max is exact
+        slow_count = int(stats.max >= FSYNC_UNUSABLE_S)
     backend = getattr(measurement, "backend_stats", None)  # --load etcd only
     backend_fits, backend_slow = True, False
     if backend is not None and backend.count > 0:
         b_low, b_high = backend.p99_ci
         backend_fits = _finite(b_high) and b_high < BACKEND_COMMIT_P99_MAX_S
         backend_slow = _finite(b_low) and b_low >= BACKEND_COMMIT_P99_MAX_S
-    if _finite(high) and high < FSYNC_P99_MAX_S and backend_fits:
+    why_unusable = None
+    if no_space:
+        status, why_unusable = UNUSABLE, "space"
+    elif slow_count:
+        status, why_unusable = UNUSABLE, "slow-syncs"
+    elif _finite(low) and low >= FSYNC_UNUSABLE_S:
+        status, why_unusable = UNUSABLE, "latency"
+    elif _finite(high) and high < FSYNC_P99_MAX_S and backend_fits:
         status = FITS
-    elif (_finite(p999) and p999 >= FSYNC_UNUSABLE_S) or \
-            (_finite(low) and low >= FSYNC_UNUSABLE_S):
-        status = UNUSABLE
     elif (_finite(low) and low >= FSYNC_P99_MAX_S) or backend_slow:
         status = SLOW
     else:
@@ -355,7 +398,9 @@ def assess(measurement) -> PathAssessment:
                           device=getattr(device, "device", None),
                           persistent=bool(getattr(device, "persistent", True)),
                           status=status, p99=stats.p99, p99_ci=tuple(stats.p99_ci),
-                          tail=tail, tail_source=source, count=stats.count, p999=p999)
+                          tail=tail, tail_source=source, count=stats.count, p999=p999,
+                          slow_count=slow_count, max=stats.max, free_bytes=free,
+                          unusable_because=why_unusable)
 
 
 def _rtt_bound(peer):
@@ -369,20 +414,23 @@ def _rtt_bound(peer):
     return peer.p99, "p99"
 
 
-def derive_timeouts(fsync_tail: Optional[float] = None, rtt: Optional[float] = None):
-    """``(heartbeat_ms, election_ms, clamped)`` from a fsync tail and a round trip.
+def derive_timeouts(fsync_tail: Optional[float] = None, rtt: Optional[float] = None,
+                    raised: bool = False):
+    """``(heartbeat_ms, election_ms, clamped)`` from a fsync statistic and a round trip.
 
     Formula (seconds in, milliseconds out)::
 
         heartbeat = max(100,
-                        HEARTBEAT_FSYNC_FACTOR * fsync_tail,   # 2 x p99.9 fdatasync
+                        HEARTBEAT_FSYNC_FACTOR * fsync_tail,   # 2 x p99 upper bound
                         HEARTBEAT_RTT_FACTOR * rtt)            # 1.5 x p99 round trip
-        heartbeat = round up to 10 ms, at most 5000 ms
+        heartbeat = round UP on HEARTBEAT_LADDER_MS (100, 150, 200, 300, 500, ...)
+        raised:     heartbeat >= 150 (the disk misses etcd's 10 ms target: the
+                    verdict is local-raised-timeouts, so the timeouts ARE raised)
         election  = max(1000, 10 x heartbeat, 10 x rtt), at most 50000 ms
 
     * a heartbeat may wait for a WAL sync before it is sent (etcd FAQ), so the
-      interval must exceed the slow tail of the syncs, with a factor 2 for
-      load the idle benchmark did not see;
+      interval must exceed the slow syncs, with a factor 2 for load the idle
+      benchmark did not see;
     * the heartbeat should be around the round trip, 0.5-1.5x (etcd tuning);
     * the election timeout is at least 10x the round trip, an order of
       magnitude above the heartbeat (etcd tuning); etcd itself requires >= 5x
@@ -396,7 +444,9 @@ def derive_timeouts(fsync_tail: Optional[float] = None, rtt: Optional[float] = N
         candidates.append(HEARTBEAT_FSYNC_FACTOR * fsync_tail * 1000.0)
     if _finite(rtt):
         candidates.append(HEARTBEAT_RTT_FACTOR * rtt * 1000.0)
-    heartbeat = _round_up(max(candidates), HEARTBEAT_STEP_MS)
+    if raised:
+        candidates.append(HEARTBEAT_LADDER_MS[1])
+    heartbeat = ladder_up(max(candidates))
     clamped = False
     if heartbeat > MAX_HEARTBEAT_MS:
         heartbeat, clamped = MAX_HEARTBEAT_MS, True
@@ -444,6 +494,7 @@ class Recommendation:
     external_endpoints: List[str] = field(default_factory=list)
     snapshot_dir: Optional[str] = None      # tmpfs: where snapshots go
     clamped: bool = False
+    k3s: Optional[dict] = None              # --k3s: SQLite (kine) commits on the PATH
 
     @property
     def references(self) -> Dict[str, str]:
@@ -472,6 +523,7 @@ class Recommendation:
             "references": self.references,
             "paths": [a.to_dict() for a in self.assessments],
             "exit_code": self.exit_code,
+            "k3s": self.k3s,
         }
 
 
@@ -508,9 +560,20 @@ def _status_line(a: PathAssessment) -> str:
         return ("%s -> above 10 ms: etcd's target \"p99 duration should be less than "
                 "10ms\" [etcd-faq] [etcd-fio] is missed; \"etcd is very sensitive to "
                 "disk write latency\" [etcd-hardware]." % _describe(a))
-    return ("%s -> p99.9 %s reaches the 1 s at which etcd logs \"slow fdatasync\" "
-            "[etcd-wal]; longer timeouts cannot make this disk usable."
-            % (_describe(a), _ms_text(a.p999)))
+    if a.unusable_because == "space":
+        from rcarkit.etcd.bench import ETCD_MIN_FREE_BYTES
+        free = ("%.1f MiB" % (a.free_bytes / 1048576.0)) if a.free_bytes is not None else "?"
+        return ("%s: only %s free -> unusable whatever its latency: etcd preallocates "
+                "its 64 MB WAL segment and the next one at start (SegmentSizeBytes, "
+                "[etcd-wal]) and grows its backend in 16 MiB steps; it needs %.0f MiB "
+                "(\"no space left on device\" otherwise). Not measured."
+                % (_where(a), free, ETCD_MIN_FREE_BYTES / 1048576.0))
+    if a.unusable_because == "slow-syncs":
+        return ("%s -> %d fdatasync(s) took 1 s or more (max %s): etcd logs \"slow "
+                "fdatasync\" for each [etcd-wal]; longer timeouts cannot make this disk "
+                "usable." % (_describe(a), a.slow_count or 0, _ms_text(a.max)))
+    return ("%s -> the p99 is above the 1 s at which etcd logs \"slow fdatasync\" "
+            "[etcd-wal]; longer timeouts cannot make this disk usable." % _describe(a))
 
 
 def _kind_lines(a: PathAssessment) -> List[str]:
@@ -582,13 +645,59 @@ def _external_endpoint(address: Optional[str]) -> List[str]:
     return ["https://%s:%s" % (host, port)]
 
 
+def _k3s_summary(kine, best):
+    """``(info dict or None, lines(verdict) -> why lines)`` for ``--k3s``."""
+    if not kine:
+        return None, lambda verdict: []
+    from rcarkit.etcd.kine import KINE_COMMIT_P99_MAX_S, kine_fits
+    chosen = None
+    if best is not None:
+        chosen = next((k for k in kine if k.path == best.path), None)
+    chosen = chosen or kine[0]
+    st = chosen.stats
+    fits = kine_fits(st)
+    info = {"path": chosen.path, "datastore": "sqlite (kine)", "fits": fits,
+            "commit_p99_ms": round(st.p99 * 1000.0, 6) if _finite(st.p99) else None,
+            "commit_p99_ci_ms": [round(v * 1000.0, 6) if _finite(v) else None
+                                 for v in st.p99_ci],
+            "commit_max_ms": round(st.max * 1000.0, 6) if _finite(st.max) else None,
+            "limit_p99_ms": KINE_COMMIT_P99_MAX_S * 1000.0, "commits": st.count}
+    measured = ("%s: SQLite commits with kine's settings (WAL, synchronous=NORMAL, "
+                "busy_timeout 30000 [kine-sqlite]): p99 %s, 95%% CI %s, max %s, %d commits"
+                % (chosen.path, _ms_text(st.p99), _ci_text(st.p99_ci), _ms_text(st.max),
+                   st.count))
+
+    def lines(verdict):
+        if fits is True:
+            if verdict == LOCAL_DEFAULTS:
+                tail = ("etcd fits here too; k3s with SQLite (its default for a single "
+                        "server) fits as well.")
+            else:
+                tail = ("etcd's limits are missed here, but SQLite's commits fit (p99 "
+                        "below %g ms, the limit etcd sets for its own database commits "
+                        "[etcd-faq]): a SINGLE-SERVER k3s with its default SQLite "
+                        "datastore can keep its data on this PATH (k3s needs etcd only "
+                        "for several servers) [k3s-datastore]." % (KINE_COMMIT_P99_MAX_S * 1000))
+        elif fits is False:
+            tail = ("SQLite's commits miss %g ms too (or took 1 s or more): k3s with "
+                    "SQLite would struggle here as well, as on slow SD cards [k3s-1850]."
+                    % (KINE_COMMIT_P99_MAX_S * 1000))
+        else:
+            tail = ("the interval contains %g ms: whether SQLite fits cannot be "
+                    "confirmed (run longer with --max-time)." % (KINE_COMMIT_P99_MAX_S * 1000))
+        return ["k3s: %s -> %s" % (measured, tail)]
+    return info, lines
+
+
 def recommend(measurements: Sequence, peer=None, control_planes: int = 1,
-              peer_address: Optional[str] = None) -> Recommendation:
+              peer_address: Optional[str] = None, kine: Sequence = ()) -> Recommendation:
     """Choose a verdict for ``measurements`` (PathMeasurement list) and ``peer``
     (FsyncStats of TCP round trips, seconds, or None); see the module doc.
 
     ``peer_address`` (``HOST:PORT``) only labels the peer and gives the
-    external endpoint. Raises RcarkitError for ``control_planes < 1`` or when
+    external endpoint. ``kine``: :class:`rcarkit.etcd.kine.KineMeasurement` of
+    the same PATHs (``--k3s``): a why line and ``Recommendation.k3s`` say
+    whether a single-server k3s with its SQLite datastore fits. Raises RcarkitError for ``control_planes < 1`` or when
     there is nothing to judge.
     """
     if control_planes < 1:
@@ -619,10 +728,15 @@ def recommend(measurements: Sequence, peer=None, control_planes: int = 1,
         why.append("Best persistent candidate: %s, ranked by status then p99 upper bound "
                    "before %s." % (best.path, others))
 
+    k3s_info, k3s_lines = _k3s_summary(kine, best)
+
     def finish(verdict, path, heartbeat, election, clamped, data_dir=None,
                endpoints=(), snapshot_dir=None, extra=()):
         timeouts = kubeadm_timeouts_for(election)
         lines = list(why) + list(extra)
+        if k3s_info is not None:
+            k3s_info["etcd_verdict"] = verdict
+            lines += k3s_lines(verdict)
         lines.append(_timeouts_line(heartbeat, election, clamped))
         lines.append(_kubeadm_line(timeouts))
         return Recommendation(
@@ -631,7 +745,7 @@ def recommend(measurements: Sequence, peer=None, control_planes: int = 1,
             exit_code=EXIT_OK if verdict == LOCAL_DEFAULTS else EXIT_FINDINGS,
             data_dir=data_dir, control_planes=control_planes, assessments=assessments,
             peer=peer_info, external_endpoints=list(endpoints), snapshot_dir=snapshot_dir,
-            clamped=clamped)
+            clamped=clamped, k3s=k3s_info)
 
     if best is not None and best.status != UNUSABLE:
         if control_planes > 1 and rtt is None:
@@ -640,7 +754,7 @@ def recommend(measurements: Sequence, peer=None, control_planes: int = 1,
                        "[etcd-tuning]); measure it with --peer OTHER_CONTROL_PLANE:2380."
                        % control_planes)
         tail = best.tail if best.status != FITS else None
-        heartbeat, election, clamped = derive_timeouts(tail, rtt)
+        heartbeat, election, clamped = derive_timeouts(tail, rtt, raised=best.status != FITS)
         data_dir = _data_dir_for(best.path)
         if best.status == FITS and heartbeat == DEFAULT_HEARTBEAT_MS \
                 and election == DEFAULT_ELECTION_MS:
@@ -655,23 +769,17 @@ def recommend(measurements: Sequence, peer=None, control_planes: int = 1,
             extra.append("Verdict local-raised-timeouts: the disk fits, but the measured "
                          "round trip asks for a longer heartbeat than the 100 ms default "
                          "[etcd-tuning].")
-        elif heartbeat == DEFAULT_HEARTBEAT_MS and election == DEFAULT_ELECTION_MS:
-            # the disk misses the target, but its tail is short enough for the
-            # defaults: say so instead of promising longer timeouts
-            extra.append("Verdict local-raised-timeouts: keep etcd on %s, but it misses "
-                         "etcd's 10 ms target. %.0fx the slow tail of fdatasync (%s %s) "
-                         "still fits in the default %d ms heartbeat, so the timeouts stay "
-                         "at etcd's defaults; watch \"wal_fsync_duration_seconds\" under "
-                         "load [etcd-faq] and prefer faster storage [etcd-hardware]."
-                         % (data_dir, HEARTBEAT_FSYNC_FACTOR, best.tail_source,
-                            _ms_text(best.tail), DEFAULT_HEARTBEAT_MS))
         else:
             extra.append("Verdict local-raised-timeouts: keep etcd on %s and cover its "
-                          "slow syncs with longer timeouts. Heartbeat >= %.0fx the slow "
-                          "tail of fdatasync (%s %s): \"Before the leader sends heartbeats "
-                          "attached with metadata, it may need to persist the metadata to "
-                          "disk\" [etcd-faq]." % (data_dir, HEARTBEAT_FSYNC_FACTOR,
-                                                  best.tail_source, _ms_text(best.tail)))
+                         "slow syncs with longer timeouts. Heartbeat >= %.0fx the %s, "
+                         "%s, and at least one step above the 100 ms default since the "
+                         "disk misses etcd's 10 ms target; rounded up on the ladder %s ms "
+                         "so repeated runs agree: \"Before the leader sends heartbeats "
+                         "attached with metadata, it may need to persist the metadata to "
+                         "disk\" [etcd-faq]."
+                         % (data_dir, HEARTBEAT_FSYNC_FACTOR, best.tail_source,
+                            _ms_text(best.tail),
+                            "/".join(str(x) for x in HEARTBEAT_LADDER_MS)))
         return finish(LOCAL_RAISED, best.path, heartbeat, election, clamped,
                       data_dir=data_dir, extra=extra)
 

@@ -29,9 +29,41 @@ fio guidance: ``fio --rw=write --ioengine=sync --fdatasync=1 --size=22m
 --bs=2300``) at the end of what was written and call ``os.fdatasync``, timing
 each sync alone with ``time.perf_counter_ns`` (monotonic, ns resolution).
 
-Sampling stops (``stopped_because``) when the statistics have ``decided`` every
-threshold (:class:`rcarkit.etcd.stats.AdaptiveStop`), at ``max-time`` or at
-``max-bytes``; the fio engine runs its fixed ``size``.
+When a segment is full we cut a new one like etcd (the next file,
+preallocated and synced before use, untimed: etcd's file pipeline
+``file_pipeline.go`` prepares it in the background) and delete the old one,
+so a fast device can be sampled for the whole minimum time without filling
+the disk.
+
+The stopping rule
+=================
+:func:`sample_until` runs any writer callable (one write + sync per call,
+returning the timed latency) until the rule says stop and returns the
+:class:`SamplingRun` (samples in time order, FsyncStats with batch-means
+intervals, the stop reason). ``rcarkit.etcd.load`` uses it for its writers.
+Sampling stops (``stopped_because``, :data:`STOP_REASONS`):
+
+``decided``
+    at least ``min_time`` seconds (default ``DEFAULT_MIN_TIME`` = 10 s: two
+    ext4 journal commit intervals, ``commit=`` "Ext4 can be told to sync all
+    its data and metadata every 'nrsec' seconds. The default value is 5
+    seconds.", Documentation/admin-guide/ext4.rst) have passed, the p99 has an
+    upper bound and its batch-means interval lies on one side of every
+    threshold (:class:`rcarkit.etcd.stats.AdaptiveStop`);
+``max-time``
+    ``max_time`` reached first (default 60 s; with ``full`` 3600 s);
+``max-bytes``
+    ``max_bytes`` written: ``full=True`` (``--full``) runs fio's whole
+    recipe, 22 MiB, with no adaptive stop; a ``max_bytes`` given explicitly
+    caps the adaptive run too;
+``max-samples``
+    ``MAX_SAMPLES`` syncs (memory bound; tmpfs does ~100 000 a second);
+``size``
+    the fio engine ran its fixed ``--size``;
+``no-space``
+    nothing was written: the filesystem has less free space than etcd needs
+    to start (:data:`ETCD_MIN_FREE_BYTES`), so the PATH is unusable for etcd
+    whatever its latency (:mod:`rcarkit.etcd.advice`).
 
 The fio engine
 ==============
@@ -67,13 +99,18 @@ Safety
   does not exist, is not a directory, is on a read-only filesystem
   (``statvfs`` ``ST_RDONLY``), is not writable (``os.access``) or lacks free
   space for the preallocation plus a margin (``shutil.disk_usage``).
-* Bounded by ``max_time`` (default 60 s) and ``max_bytes`` (default 22 MiB).
+* Checks free space BEFORE writing: below :data:`ETCD_MIN_FREE_BYTES` it
+  writes nothing and reports ``no-space``.
+* Bounded by ``max_time`` (default 60 s); holds at most one WAL segment
+  (64 MB) on disk at a time.
 
-Long because the three ways of loading the disk (our saturated writer, fio,
-etcd's two writers from :mod:`rcarkit.etcd.load`) share one set of checks,
-one temporary directory and one result type here.
+Long because the three ways of loading the disk (our saturated writer with
+its reusable sampling loop, fio, etcd's two writers from
+:mod:`rcarkit.etcd.load`) share one set of checks (temp dir, signals, free
+space), one temporary directory and one result type here.
 """
 
+import array
 import errno
 import math
 import os
@@ -94,6 +131,14 @@ from rcarkit.etcd.device import StorageDevice, describe_path
 
 __all__ = [
     "PathMeasurement",
+    "SamplingRun",
+    "WalWriter",
+    "sample_until",
+    "etcd_space_shortfall",
+    "STOP_REASONS",
+    "ETCD_MIN_FREE_BYTES",
+    "DEFAULT_MIN_TIME",
+    "DEFAULT_FULL_MAX_TIME",
     "measure_path",
     "measure_paths",
     "check_target",
@@ -114,6 +159,27 @@ WAL_SEGMENT_BYTES = 64 * 1000 * 1000
 DEFAULT_BLOCK_SIZE = 2300  # etcd's fio guidance: --bs=2300
 DEFAULT_MAX_BYTES = 22 * 1024 * 1024  # etcd's fio guidance: --size=22m
 DEFAULT_MAX_TIME = 60.0
+# Documentation/admin-guide/ext4.rst, commit=nrsec: "The default value is 5
+# seconds." Two intervals, so at least one journal commit falls in the sample.
+EXT4_COMMIT_INTERVAL_S = 5.0
+DEFAULT_MIN_TIME = 2 * EXT4_COMMIT_INTERVAL_S
+DEFAULT_FULL_MAX_TIME = 3600.0  # --full: fio's 22 MiB at 3 IOPS takes ~56 min
+MAX_SAMPLES = 2_000_000  # 16 MB of doubles
+# What etcd needs free to start: its first WAL segment, the next one that the
+# file pipeline preallocates at once (server/storage/wal/file_pipeline.go:
+# run() calls alloc() -> fileutil.Preallocate(f, SegmentSizeBytes) before the
+# first cut), and one growth step of its bbolt backend (bbolt db.go
+# DefaultAllocSize = 16 * 1024 * 1024; the file grows in such steps).
+BBOLT_ALLOC_SIZE = 16 * 1024 * 1024
+ETCD_MIN_FREE_BYTES = 2 * WAL_SEGMENT_BYTES + BBOLT_ALLOC_SIZE
+STOP_REASONS = {
+    "decided": "minimum time passed and the p99 interval is on one side of 10 ms",
+    "max-time": "--max-time reached before the p99 interval was decided",
+    "max-bytes": "the whole fio recipe (--size) was written",
+    "max-samples": "sample limit reached",
+    "size": "fio ran its whole --size",
+    "no-space": "not measured: less free space than etcd needs to start",
+}
 # etcd hardware guide / fio guidance: p99 of WAL fdatasync below 10 ms.
 DEFAULT_THRESHOLDS = (0.010,)
 TEMP_PREFIX = "rcarkit-etcd-bench-"
@@ -134,12 +200,14 @@ class PathMeasurement:
     block_size: int
     bytes_written: int
     elapsed: float  # seconds from the first write to the last sync (time to verdict)
-    stopped_because: str  # "decided" | "max-time" | "max-bytes" | "size"
+    stopped_because: str  # a key of STOP_REASONS
     thresholds_decided: Dict[str, bool]
     preallocated_bytes: int = 0
+    free_bytes: Optional[int] = None  # free space before we wrote anything
+    min_time: float = 0.0
     engine_version: Optional[str] = None  # e.g. "fio-3.33"
     notes: List[str] = field(default_factory=list)
-    samples: List[float] = field(default_factory=list, repr=False)  # seconds; not in to_dict
+    samples: Sequence[float] = field(default_factory=list, repr=False)  # seconds, time order; not in to_dict
     # --load etcd (rcarkit.etcd.load): the WAL writer paced at write_rate (None:
     # saturated) with bbolt-style backend commits alongside; ``stats`` are then
     # the WAL syncs under that load and ``backend_stats`` the commits.
@@ -166,6 +234,10 @@ class PathMeasurement:
             "preallocated_bytes": self.preallocated_bytes,
             "elapsed_s": round(self.elapsed, 6),
             "stopped_because": self.stopped_because,
+            "stop_detail": STOP_REASONS.get(self.stopped_because, ""),
+            "min_time_s": self.min_time,
+            "free_bytes": self.free_bytes,
+            "etcd_min_free_bytes": ETCD_MIN_FREE_BYTES,
             "thresholds_decided": dict(self.thresholds_decided),
             "notes": list(self.notes),
             "load": self.load,
@@ -180,8 +252,9 @@ def _mib(n: float) -> str:
     return "%.1f MiB" % (n / (1024.0 * 1024.0))
 
 
-def check_target(path, needed_bytes: int) -> None:
-    """Refuse a PATH we must not or cannot write into (one-line RcarkitError)."""
+def check_target(path, needed_bytes: int, check_space: bool = True) -> None:
+    """Refuse a PATH we must not or cannot write into (one-line RcarkitError);
+    with ``check_space`` also one without room for ``needed_bytes`` + a margin."""
     p = str(path)
     try:
         st_mode = os.stat(p).st_mode
@@ -206,6 +279,11 @@ def check_target(path, needed_bytes: int) -> None:
     if not os.access(p, os.W_OK | os.X_OK):
         raise RcarkitError("directory is not writable by this user", path=p,
                            hint="run as the user that runs etcd (or root)")
+    if check_space:
+        _check_space(p, needed_bytes)
+
+
+def _check_space(p: str, needed_bytes: int) -> None:
     free = shutil.disk_usage(p).free
     need = needed_bytes + FREE_SPACE_MARGIN
     if free < need:
@@ -295,54 +373,136 @@ def _fsync_dir(path: str) -> None:
         os.close(dfd)
 
 
-def _run_rcarkit(tmpdir: str, block_size: int, max_time: float, max_bytes: int,
-                 stop: Optional[AdaptiveStop], progress: Optional[ProgressCallback]):
-    prealloc = min(WAL_SEGMENT_BYTES, max_bytes)
-    limit_reason = "max-bytes" if prealloc == max_bytes else "size"
-    filename = os.path.join(tmpdir, "0000000000000000-0000000000000000.wal")
-    fd = os.open(filename, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    samples: List[float] = []
-    written = 0
-    notes = []
-    try:
-        method = _preallocate(fd, prealloc)
-        if method != "fallocate":
-            notes.append("fallocate not supported here; used ftruncate like etcd")
-        os.fdatasync(fd)
-        _fsync_dir(tmpdir)
-        block = os.urandom(block_size)
-        perf = time.perf_counter_ns
-        start = perf()
-        deadline = start + int(max_time * 1e9)
-        next_progress = start
-        reason = limit_reason
-        while True:
-            if written + block_size > prealloc:
-                reason = limit_reason
-                break
-            view = memoryview(block)
-            while view:
-                n = os.write(fd, view)
-                view = view[n:]
-            t0 = perf()
+def etcd_space_shortfall(path) -> Optional[int]:
+    """Free bytes under ``path`` when below :data:`ETCD_MIN_FREE_BYTES`, else None."""
+    free = shutil.disk_usage(str(path)).free
+    return free if free < ETCD_MIN_FREE_BYTES else None
+
+
+class WalWriter:
+    """etcd's WAL pattern in ``tmpdir``: preallocated segments, ``block_size``
+    appends, each followed by a timed ``fdatasync`` (see the module doc).
+
+    ``step()`` writes one block and returns the sync's latency in seconds, or
+    None once ``limit_bytes`` are written. Segments are cut like etcd's
+    (the next one preallocated and synced, untimed; the old one deleted).
+    """
+
+    def __init__(self, tmpdir: str, block_size: int = DEFAULT_BLOCK_SIZE,
+                 segment_bytes: int = WAL_SEGMENT_BYTES, limit_bytes: Optional[int] = None):
+        if block_size > segment_bytes:
+            raise RcarkitError("one block (%d bytes) is larger than the %d-byte WAL segment"
+                               % (block_size, segment_bytes))
+        self.tmpdir = tmpdir
+        self.block_size = block_size
+        self.segment_bytes = segment_bytes
+        self.limit_bytes = limit_bytes
+        self.written = 0
+        self.segments = 0
+        self.notes: List[str] = []
+        self._fd = None
+        self._path = None
+        self._in_segment = 0
+        self._block = os.urandom(block_size)
+
+    def _cut(self) -> None:
+        old_fd, old_path = self._fd, self._path
+        name = "%016x-%016x.wal" % (self.segments, self.written // self.block_size)
+        path = os.path.join(self.tmpdir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            if old_fd is not None:  # delete first: at most one segment on disk
+                os.close(old_fd)
+                os.unlink(old_path)
+                self._fd = None
+            method = _preallocate(fd, self.segment_bytes)
+            if method != "fallocate" and not self.notes:
+                self.notes.append("fallocate not supported here; used ftruncate like etcd")
             os.fdatasync(fd)
-            t1 = perf()
-            samples.append((t1 - t0) / 1e9)
-            written += block_size
-            if stop is not None and stop.due(len(samples)) and stop.check(samples):
-                reason = "decided"
-                break
-            if t1 >= deadline:
-                reason = "max-time"
-                break
-            if progress is not None and t1 >= next_progress:
-                next_progress = t1 + int(PROGRESS_INTERVAL * 1e9)
-                frac = max((t1 - start) / (max_time * 1e9), written / float(prealloc))
-                progress(min(frac, 1.0), "%d syncs, %.1f s" % (len(samples), (t1 - start) / 1e9))
-        elapsed = (perf() - start) / 1e9
-    finally:
-        os.close(fd)
-    return samples, written, elapsed, reason, prealloc, notes
+            _fsync_dir(self.tmpdir)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd, self._path = fd, path
+        self._in_segment = 0
+        self.segments += 1
+
+    def step(self) -> Optional[float]:
+        if self.limit_bytes is not None and self.written + self.block_size > self.limit_bytes:
+            return None
+        if self._fd is None or self._in_segment + self.block_size > self.segment_bytes:
+            self._cut()
+        fd = self._fd
+        view = memoryview(self._block)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        t0 = time.perf_counter_ns()
+        os.fdatasync(fd)
+        t1 = time.perf_counter_ns()
+        self.written += self.block_size
+        self._in_segment += self.block_size
+        return (t1 - t0) / 1e9
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+@dataclass
+class SamplingRun:
+    """What :func:`sample_until` returns."""
+
+    samples: "array.array"     # seconds, time order
+    stats: FsyncStats          # batch-means intervals
+    stopped_because: str       # a key of STOP_REASONS
+    elapsed: float             # seconds from the first call to the last
+    decided: Dict[str, bool]
+
+
+def sample_until(step: Callable[[], Optional[float]], rule: Optional[AdaptiveStop],
+                 max_time: float, progress: Optional[ProgressCallback] = None,
+                 engine: str = "rcarkit", max_samples: int = MAX_SAMPLES,
+                 thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
+                 limit_reason: str = "max-bytes") -> SamplingRun:
+    """Call ``step()`` (one timed write + sync, latency in seconds; None = the
+    writer is done: ``limit_reason``) until ``rule`` says stop (``decided``;
+    ``rule=None``: never), ``max_time`` seconds passed or ``max_samples``."""
+    samples = array.array("d")
+    perf = time.perf_counter_ns
+    start = perf()
+    deadline = start + int(max_time * 1e9)
+    next_progress = start
+    expected = (rule.min_time if rule is not None and rule.min_time > 0 else max_time) * 1e9
+    reason = "max-time"
+    while True:
+        latency = step()
+        now = perf()
+        if latency is None:
+            reason = limit_reason
+            break
+        samples.append(latency)
+        n = len(samples)
+        if rule is not None and rule.due(n, (now - start) / 1e9) \
+                and rule.check(samples, (now - start) / 1e9):
+            reason = "decided"
+            break
+        if now >= deadline:
+            reason = "max-time"
+            break
+        if n >= max_samples:
+            reason = "max-samples"
+            break
+        if progress is not None and now >= next_progress:
+            next_progress = now + int(PROGRESS_INTERVAL * 1e9)
+            progress(min((now - start) / expected, 0.99),
+                     "%d syncs, %.1f s" % (n, (now - start) / 1e9))
+    elapsed = (perf() - start) / 1e9
+    stats = FsyncStats.from_samples(samples, engine=engine, ordered=True)
+    final = (rule or AdaptiveStop(thresholds=thresholds)).final(samples)
+    return SamplingRun(samples=samples, stats=stats, stopped_because=reason,
+                       elapsed=elapsed, decided=final)
 
 
 def fio_command(tmpdir: str, block_size: int, max_bytes: int, max_time: float,
@@ -446,18 +606,33 @@ def _resolve_engine(engine: str) -> str:
     return engine
 
 
-def measure_path(path, block_size: int = DEFAULT_BLOCK_SIZE, max_time: float = DEFAULT_MAX_TIME,
-                 max_bytes: int = DEFAULT_MAX_BYTES, engine: str = "rcarkit",
+def _no_space(path, device, block_size, thresholds, free, min_time, engine="rcarkit"):
+    return PathMeasurement(
+        path=str(path), device=device,
+        stats=FsyncStats.from_samples([], engine=engine), block_size=block_size,
+        bytes_written=0, elapsed=0.0, stopped_because="no-space",
+        thresholds_decided={threshold_label(t): False for t in thresholds},
+        free_bytes=free, min_time=min_time,
+        notes=["%s free; etcd needs %s to start (two 64 MB WAL segments and a "
+               "16 MiB backend growth step)" % (_mib(free), _mib(ETCD_MIN_FREE_BYTES))])
+
+
+def measure_path(path, block_size: int = DEFAULT_BLOCK_SIZE, max_time: Optional[float] = None,
+                 max_bytes: Optional[int] = None, engine: str = "rcarkit",
                  thresholds: Sequence[float] = DEFAULT_THRESHOLDS,
                  progress: Optional[ProgressCallback] = None, adaptive: bool = True,
+                 min_time: float = DEFAULT_MIN_TIME, full: bool = False,
                  sys_root: str = "/sys", proc_root: str = "/proc",
                  load: str = "saturated", write_rate: Optional[float] = None,
                  backend_thresholds: Sequence[float] = (0.025,)) -> PathMeasurement:
     """Benchmark fdatasync under ``path`` (see the module docstring).
 
     ``progress(fraction, text)`` is called about every 0.1 s while sampling
-    (rcarkit engine) and with 1.0 at the end. ``adaptive=False`` disables the
-    stopping rule (runs to ``max_bytes`` / ``max_time`` like fio).
+    (rcarkit engine) and with 1.0 at the end. ``full=True`` runs fio's whole
+    recipe (``max_bytes``, default 22 MiB; ``max_time`` default 3600 s) with no
+    adaptive stop; ``adaptive=False`` likewise with ``max_time`` default 60 s.
+    Adaptive runs last at least ``min_time`` seconds and at most ``max_time``
+    (default 60 s); ``max_bytes`` caps them only when given.
 
     ``load="etcd"`` (rcarkit engine only) runs etcd's two writers together
     (:mod:`rcarkit.etcd.load`): WAL syncs paced at ``write_rate`` requests/s
@@ -465,36 +640,54 @@ def measure_path(path, block_size: int = DEFAULT_BLOCK_SIZE, max_time: float = D
     decided against ``thresholds`` and ``backend_thresholds``.
     """
     engine = _resolve_engine(engine)
+    if full:
+        adaptive = False
+        load = "saturated"
+    if max_time is None:
+        max_time = DEFAULT_FULL_MAX_TIME if full else DEFAULT_MAX_TIME
+    if max_bytes is None and (not adaptive or engine == "fio"):
+        max_bytes = DEFAULT_MAX_BYTES
     if load not in ("saturated", "etcd"):
         raise RcarkitError("unknown load %r" % (load,), hint="use etcd or saturated")
-    if load == "etcd" and block_size > max_bytes:
-        raise RcarkitError("one block (--block-size %d) is larger than --max-bytes (%d)"
-                           % (block_size, max_bytes),
-                           hint="lower --block-size or raise --max-bytes")
     if load == "etcd":
+        etcd_bytes = max_bytes if max_bytes is not None else DEFAULT_MAX_BYTES
+        if block_size > etcd_bytes:
+            raise RcarkitError("one block (--block-size %d) is larger than the %d bytes "
+                               "--load etcd writes%s" % (block_size, etcd_bytes,
+                                                        "" if max_bytes else " by default"),
+                               hint="lower --block-size or raise --max-bytes")
         if engine != "rcarkit":
             raise RcarkitError("--load etcd needs --engine rcarkit (fio runs one writer)")
-        return _measure_etcd_load(path, block_size, max_time, max_bytes, thresholds,
-                                  backend_thresholds, write_rate, progress, adaptive,
-                                  sys_root, proc_root)
+        return _measure_etcd_load(path, block_size, max_time, etcd_bytes,
+                                  thresholds, backend_thresholds, write_rate, progress,
+                                  adaptive, sys_root, proc_root, min_time=min_time)
     if block_size < 1:
         raise RcarkitError("block size must be at least 1 byte, got %d" % block_size)
-    if max_bytes < block_size:
+    if max_bytes is not None and max_bytes < block_size:
         raise RcarkitError("one block (--block-size %d) is larger than --max-bytes (%d)"
                            % (block_size, max_bytes),
                            hint="lower --block-size or raise --max-bytes")
     if not max_time > 0:
         raise RcarkitError("--max-time must be positive, got %r" % (max_time,))
+    if not min_time >= 0:
+        raise RcarkitError("--min-time must not be negative, got %r" % (min_time,))
     thresholds = tuple(float(t) for t in thresholds)
-    prealloc = min(WAL_SEGMENT_BYTES, max_bytes)
+    prealloc = min(WAL_SEGMENT_BYTES, max_bytes) if max_bytes is not None else WAL_SEGMENT_BYTES
     if engine == "rcarkit" and block_size > prealloc:
         # every write must fit the preallocated segment, else nothing is timed
         raise RcarkitError("one block (--block-size %d) is larger than the %d-byte WAL "
                            "segment etcd preallocates" % (block_size, prealloc),
                            hint="lower --block-size (etcd's fio guidance: 2300)")
-    needed = space_needed(engine, max_bytes)
-    check_target(path, needed)
+    needed = space_needed(engine, max_bytes if max_bytes is not None else WAL_SEGMENT_BYTES)
+    check_target(path, needed, check_space=False)
     device = describe_path(path, sys_root=sys_root, proc_root=proc_root)
+    free = shutil.disk_usage(str(path)).free
+    if free < ETCD_MIN_FREE_BYTES:
+        # etcd cannot even start here: do not write, report (advice: unusable)
+        if progress is not None:
+            progress(1.0, "no space")
+        return _no_space(path, device, block_size, thresholds, free,
+                         min_time if adaptive else 0.0, engine)
     with bench_tempdir(path, needed) as tmpdir:
         if engine == "fio":
             result, stats, elapsed = _run_fio(tmpdir, block_size, max_time, max_bytes, progress)
@@ -509,29 +702,33 @@ def measure_path(path, block_size: int = DEFAULT_BLOCK_SIZE, max_time: float = D
                 bytes_written=result.bytes_written, elapsed=elapsed,
                 stopped_because=reason, thresholds_decided=decided,
                 preallocated_bytes=max_bytes, engine_version=result.version,
-                notes=list(result.notes))
+                notes=list(result.notes), free_bytes=free)
         else:
-            stop = AdaptiveStop(thresholds=thresholds) if adaptive else None
+            rule = AdaptiveStop(thresholds=thresholds, min_time=min_time) if adaptive else None
+            writer = WalWriter(tmpdir, block_size, prealloc, limit_bytes=max_bytes)
             try:
-                samples, written, elapsed, reason, prealloc, notes = _run_rcarkit(
-                    tmpdir, block_size, max_time, max_bytes, stop, progress)
+                run = sample_until(writer.step, rule, max_time, progress=progress,
+                                   thresholds=thresholds)
             except OSError as e:
                 raise RcarkitError("I/O error while benchmarking: %s" % (e.strerror or e),
                                    path=str(path))
-            stats = FsyncStats.from_samples(samples, engine="rcarkit")
-            final = (stop or AdaptiveStop(thresholds=thresholds)).final(samples)
+            finally:
+                writer.close()
             m = PathMeasurement(
-                path=str(path), device=device, stats=stats, block_size=block_size,
-                bytes_written=written, elapsed=elapsed, stopped_because=reason,
-                thresholds_decided=final, preallocated_bytes=prealloc, notes=notes,
-                samples=samples)
+                path=str(path), device=device, stats=run.stats, block_size=block_size,
+                bytes_written=writer.written, elapsed=run.elapsed,
+                stopped_because=run.stopped_because, thresholds_decided=run.decided,
+                preallocated_bytes=prealloc, notes=writer.notes,
+                samples=run.samples, free_bytes=free,
+                min_time=min_time if adaptive else 0.0)
     if progress is not None:
         progress(1.0, "done")
     return m
 
 
 def _measure_etcd_load(path, block_size, max_time, max_bytes, thresholds, backend_thresholds,
-                       write_rate, progress, adaptive, sys_root, proc_root) -> PathMeasurement:
+                       write_rate, progress, adaptive, sys_root, proc_root,
+                       min_time: float = DEFAULT_MIN_TIME) -> PathMeasurement:
     from rcarkit.etcd.load import EtcdLoadConfig, run_etcd_load, space_needed_etcd  # lazy
 
     if write_rate is not None and not write_rate > 0:
@@ -540,19 +737,23 @@ def _measure_etcd_load(path, block_size, max_time, max_bytes, thresholds, backen
         raise RcarkitError("block size and --max-time must be positive")
     config = EtcdLoadConfig(write_rate=write_rate, entry_bytes=block_size)
     needed = space_needed_etcd(config)
-    check_target(path, needed)
+    check_target(path, needed, check_space=False)
     device = describe_path(path, sys_root=sys_root, proc_root=proc_root)
     thresholds = tuple(float(t) for t in thresholds)
     backend_thresholds = tuple(float(t) for t in backend_thresholds)
-    wal_stop = AdaptiveStop(thresholds=thresholds)
-    be_stop = AdaptiveStop(thresholds=backend_thresholds)
+    free = shutil.disk_usage(str(path)).free
+    if free < ETCD_MIN_FREE_BYTES:
+        return _no_space(path, device, block_size, thresholds, free, min_time)
+    check_target(path, needed)
+    wal_stop = AdaptiveStop(thresholds=thresholds, min_time=min_time)
+    be_stop = AdaptiveStop(thresholds=backend_thresholds, min_time=min_time)
     state = {"wal": False, "backend": False}
 
     def stop_check(wal, backend, elapsed):
-        if wal_stop.due(len(wal)):
-            state["wal"] = wal_stop.check(list(wal))
-        if be_stop.due(len(backend)):
-            state["backend"] = be_stop.check(list(backend))
+        if wal_stop.due(len(wal), elapsed):
+            state["wal"] = wal_stop.check(list(wal), elapsed)
+        if be_stop.due(len(backend), elapsed):
+            state["backend"] = be_stop.check(list(backend), elapsed)
         return state["wal"] and state["backend"]
 
     with bench_tempdir(path, needed) as tmpdir:
@@ -563,8 +764,8 @@ def _measure_etcd_load(path, block_size, max_time, max_bytes, thresholds, backen
         except OSError as e:
             raise RcarkitError("I/O error while benchmarking: %s" % (e.strerror or e),
                                path=str(path))
-    stats = FsyncStats.from_samples(run.wal_samples, engine="rcarkit")
-    backend_stats = FsyncStats.from_samples(run.backend_samples, engine="rcarkit")
+    stats = FsyncStats.from_samples(run.wal_samples, engine="rcarkit", ordered=True)
+    backend_stats = FsyncStats.from_samples(run.backend_samples, engine="rcarkit", ordered=True)
     if progress is not None:
         progress(1.0, "done")
     return PathMeasurement(
@@ -572,6 +773,7 @@ def _measure_etcd_load(path, block_size, max_time, max_bytes, thresholds, backen
         bytes_written=run.wal_bytes, elapsed=run.elapsed, stopped_because=run.stopped_because,
         thresholds_decided=wal_stop.final(run.wal_samples),
         preallocated_bytes=config.wal_segment_bytes, notes=list(run.notes),
+        free_bytes=free, min_time=min_time if adaptive else 0.0,
         samples=run.wal_samples, load="etcd", write_rate=write_rate,
         backend_stats=backend_stats,
         backend_thresholds_decided=be_stop.final(run.backend_samples),

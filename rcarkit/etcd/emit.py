@@ -3,7 +3,11 @@
 ``write_emit_dir(recommendation, DIR, api="v1beta4", force=False)`` writes,
 atomically and never over hand edits without ``force``
 (:class:`rcarkit.files.GeneratedTree`; ``check_emit_dir`` lets the command
-refuse a DIR with hand-edited files before it spends a minute measuring):
+refuse an unusable DIR before it spends a minute measuring). Our own README
+tells the user to add their settings to ``kubeadm-config.yaml``, so a file
+changed by hand is expected: it is kept, and the new version is written
+beside it as ``NAME.new`` (:data:`NEW_SUFFIX`) for the user to merge;
+``force`` replaces the edited file instead.
 
 ``kubeadm-config.yaml``
     ONE file for ``kubeadm init --config kubeadm-config.yaml``, so nothing has
@@ -59,13 +63,14 @@ from rcarkit.etcd.advice import (DEFAULT_ETCD_DATA_DIR, DEFAULT_SNAPSHOT_DIR, EX
 from rcarkit.files import GeneratedTree
 
 __all__ = ["emit_files", "write_emit_dir", "check_emit_dir", "systemd_escape_path",
-           "mount_unit_name",
+           "mount_unit_name", "hand_edited", "NEW_SUFFIX",
            "KUBEADM_APIS", "KUBEADM_CONFIG", "KUBEADM_JOIN"]
 
 KUBEADM_APIS = ("v1beta4", "v1beta3")
 KUBEADM_CONFIG = "kubeadm-config.yaml"
 KUBEADM_JOIN = "kubeadm-join.yaml"
 README = "README.txt"
+NEW_SUFFIX = ".new"
 
 # How often the tmpfs verdict saves a snapshot: the window of changes lost at a
 # power cut, traded against flash wear on the persistent disk.
@@ -499,6 +504,8 @@ def emit_files(rec, api: str = "v1beta4") -> Dict[str, str]:
 
 
 def _generated_name(name: str) -> bool:
+    if name.endswith(NEW_SUFFIX):
+        name = name[:-len(NEW_SUFFIX)]
     return (name in (KUBEADM_CONFIG, KUBEADM_JOIN, README) or name.endswith(".mount")
             or name.startswith("etcd-snapshot.") or name.startswith("etcd-restore."))
 
@@ -506,12 +513,9 @@ def _generated_name(name: str) -> bool:
 def check_emit_dir(out_dir, force: bool = False) -> None:
     """Refuse early (before a long measurement) when ``out_dir`` cannot take
     the files: it is not a directory, it (or the directory it would be made
-    in) is read-only or not writable, or a file we would write there was
-    changed by hand (its content differs from what the manifest recorded).
-    Whatever the new content, GeneratedTree would refuse such a file later."""
-    import hashlib
+    in) is read-only or not writable."""
     out_dir = os.fspath(out_dir)
-    tree = GeneratedTree(out_dir, force=force)  # raises if out_dir is a file
+    GeneratedTree(out_dir, force=force)  # raises if out_dir is a file
     existing = os.path.abspath(out_dir)
     while not os.path.exists(existing):       # the directory we would create it in
         existing = os.path.dirname(existing)
@@ -520,27 +524,48 @@ def check_emit_dir(out_dir, force: bool = False) -> None:
         raise RcarkitError("%s; the files cannot be written" % (
             "is on a read-only filesystem" if read_only else "is not writable"),
             path=existing, hint="choose another --emit directory")
-    if force or not os.path.isdir(out_dir):
-        return
-    for name in sorted(os.listdir(out_dir)):
-        path = os.path.join(out_dir, name)
-        if not _generated_name(name) or not os.path.isfile(path):
+    # Files changed by hand are not a reason to refuse: write_emit_dir keeps
+    # them and writes NAME.new beside them.
+
+
+def _same_content(out_dir, name: str, text: str) -> bool:
+    path = os.path.join(os.fspath(out_dir), name)
+    try:
+        with open(path, "rb") as fh:
+            return fh.read() == text.encode("utf-8")
+    except OSError:
+        return False
+
+
+def hand_edited(out_dir, names) -> List[str]:
+    """The ``names`` under ``out_dir`` whose content differs from what the
+    manifest recorded (edited by hand, or never written by rcarkit)."""
+    import hashlib
+    tree = GeneratedTree(os.fspath(out_dir))
+    edited = []
+    for name in names:
+        path = os.path.join(os.fspath(out_dir), name)
+        if not os.path.isfile(path):
             continue
         with open(path, "rb") as fh:
             digest = hashlib.sha256(fh.read()).hexdigest()
         if tree.manifest.get(name) != digest:
-            raise RcarkitError("was changed by hand (or not written by rcarkit); not "
-                               "overwriting it", path=path, hint="pass --force to replace it")
+            edited.append(name)
+    return edited
 
 
 def write_emit_dir(rec, out_dir, api: str = "v1beta4", force: bool = False) -> List[str]:
     """Write :func:`emit_files` under ``out_dir``; return the paths that changed
     (written, or removed: files of an earlier run no longer part of the set).
 
-    Refuses (RcarkitError, nothing written) to replace a file changed by hand
-    unless ``force``.
+    A file changed by hand is kept (unless ``force``): its new content goes to
+    ``NAME.new`` beside it; the returned path then ends in ``.new``.
     """
     files = emit_files(rec, api)
+    if not force:
+        edited = set(hand_edited(out_dir, [n for n, t in files.items()
+                                           if not _same_content(out_dir, n, t)]))
+        files = {(n + NEW_SUFFIX if n in edited else n): t for n, t in files.items()}
     modes = {name: 0o755 for name in files if name.endswith(".sh")}
     tree = GeneratedTree(os.fspath(out_dir), force=force)
     # prune: the tmpfs units of an earlier tmpfs verdict must not survive a

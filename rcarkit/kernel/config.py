@@ -259,54 +259,68 @@ def read_config_bytes(path):
     """Return ``(config_bytes, origin)`` for the file at ``path``.
 
     ``origin`` says how the text was found: ``text``, ``gzip``, ``xz``, ``bzip2``,
-    ``vmlinux`` (ELF) or ``image`` (raw or compressed kernel image).
+    ``vmlinux`` (ELF) or ``image`` (raw or compressed kernel image). Only a
+    regular file (or ``-``, standard input) is read; plain text is capped at
+    :data:`MAX_CONFIG_BYTES` before it is read whole, anything else at
+    :data:`MAX_INPUT_BYTES`.
     """
+    import sys
+    from rcarkit.safe_read import open_regular
     path = os.fspath(path)
+    name = "<stdin>" if path == "-" else path
     if path == "-":
-        import sys
-        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
-        if not data:
-            raise ConfigError("empty input", path="<stdin>")
-        if len(data) > MAX_INPUT_BYTES:
-            raise ConfigError("more than %d MiB of input; not a kernel or a config"
-                              % (MAX_INPUT_BYTES >> 20), path="<stdin>")
-        return _decode_container(data, "<stdin>")
-    if os.path.isdir(path):
-        raise ConfigError("is a directory", path=path,
-                          hint="pass the .config file inside the build directory")
-    try:
-        size = os.path.getsize(path)
+        fh = sys.stdin.buffer
+    else:
+        if os.path.isdir(path):
+            raise ConfigError("is a directory", path=path,
+                              hint="pass the .config file inside the build directory")
+        fh = open_regular(path, ConfigError)
+        size = os.fstat(fh.fileno()).st_size
         if size > MAX_INPUT_BYTES:
+            fh.close()
             raise ConfigError("file is %d MiB, larger than any kernel or config" % (size >> 20),
                               path=path)
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_INPUT_BYTES + 1)   # capped: /dev/zero, a FIFO
-        if len(data) > MAX_INPUT_BYTES:
-            raise ConfigError("more than %d MiB of input; not a kernel or a config"
-                              % (MAX_INPUT_BYTES >> 20), path=path)
-    except FileNotFoundError:
-        raise ConfigError("no such file", path=path,
-                          hint="check the path; the running kernel's config is /proc/config.gz")
-    except PermissionError:
-        raise ConfigError("permission denied", path=path, hint="run as a user that can read it")
-    except IsADirectoryError:
-        raise ConfigError("is a directory", path=path)
+    try:
+        head = fh.read(64 * 1024)
+        limit = MAX_CONFIG_BYTES if _looks_plain_text(head) else MAX_INPUT_BYTES
+        rest = fh.read(limit + 1 - len(head)) if len(head) == 64 * 1024 else b""
     except OSError as exc:
-        raise ConfigError("cannot read: %s" % exc.strerror, path=path)
+        raise ConfigError("cannot read: %s" % (exc.strerror or exc), path=name)
+    finally:
+        if fh is not sys.stdin.buffer:
+            fh.close()
+    data = head + rest if rest else head
+    del head, rest
+    if len(data) > limit:
+        if limit == MAX_CONFIG_BYTES:
+            raise ConfigError("text over %d MiB; not a kernel config" % (limit >> 20), path=name,
+                              hint="a kernel config is a few hundred KiB")
+        raise ConfigError("more than %d MiB of input; not a kernel or a config"
+                          % (MAX_INPUT_BYTES >> 20), path=name)
     if not data:
+        if path == "-":
+            raise ConfigError("empty input", path=name)
         raise ConfigError("empty file", path=path, hint="the config is empty; regenerate it")
-    return _decode_container(data, path)
+    return _decode_container(data, name)
 
 
 _CONTAINERS = ((b"\x1f\x8b", "gzip"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bzip2"))
+
+
+def _looks_plain_text(head):
+    """True for the start of an uncompressed, non-ELF, marker-free text file."""
+    if any(head.startswith(magic) for magic, _ in _CONTAINERS) or head[:4] == b"\x7fELF":
+        return False
+    return IKCFG_START not in head and not _looks_binary(head)
 
 
 def _decode_container(data, path):
     for magic, how in _CONTAINERS:
         if data.startswith(magic):
             head = next(_decompressed_chunks(data, how, step=64 * 1024), b"")
-            if head[:4] != b"\x7fELF" and IKCFG_START not in head and _looks_binary(head):
-                # a compressed raw kernel image (Image.gz): scan it as it streams
+            if head[:4] != b"\x7fELF" and (IKCFG_START in head or _looks_binary(head)):
+                # a compressed raw kernel image (Image.gz): scan it as it streams,
+                # never holding it whole
                 return _from_compressed_image(data, how, path), "image"
             inner = _decompress(data, how, path, MAX_IMAGE_BYTES, MAX_CONFIG_BYTES)
             return _from_decompressed(inner, how, path)
@@ -329,15 +343,43 @@ def _from_decompressed(inner, how, path):
     return inner, how
 
 
+#: How many IKCFG_ST markers one input may make us try before we give up:
+#: a kernel has one; a zImage may show it twice (stored block and stream).
+MAX_IKCFG_CANDIDATES = 32
+
+
+class _Search:
+    """What a search for the embedded config has spent: candidate markers
+    tried (bounded by :data:`MAX_IKCFG_CANDIDATES`, whatever the input holds)
+    and the first failure, kept as a message only: a saved exception would
+    keep its frames, and with them the blob, alive."""
+
+    def __init__(self):
+        self.tries = 0
+        self.first_error = None
+
+    @property
+    def exhausted(self):
+        return self.tries >= MAX_IKCFG_CANDIDATES
+
+    def failed(self, exc):
+        if self.first_error is None:
+            self.first_error = (exc.message, exc.path, exc.hint)
+
+    def raise_first(self):
+        if self.first_error is not None:
+            message, path, hint = self.first_error
+            raise ConfigError(message, path=path, hint=hint)
+
+
 def _from_compressed_image(data, how, path):
     """The config in a compressed raw kernel image, found while decompressing."""
-    errors = []
+    search = _Search()
     status = {}
-    found = _ikconfig_in_stream(data, how, path, errors, status)
+    found = _ikconfig_in_stream(memoryview(data), how, path, search, status)
     if found is not None:
         return found
-    if errors:
-        raise errors[0]
+    search.raise_first()
     if status["end"] == "damaged":
         raise ConfigError("corrupt %s data" % how, path=path,
                           hint="the file is damaged; copy it again")
@@ -359,18 +401,6 @@ def _looks_binary(data):
 
 def _clip(text, n=60):
     return text if len(text) <= n else text[:n] + "..."
-
-
-def _decompressor(how):
-    import zlib
-    if how == "gzip":
-        return zlib.decompressobj(16 + zlib.MAX_WBITS), (zlib.error,)
-    if how in ("xz", "lzma"):
-        import lzma
-        fmt = lzma.FORMAT_XZ if how == "xz" else lzma.FORMAT_ALONE
-        return lzma.LZMADecompressor(format=fmt), (lzma.LZMAError,)
-    import bz2
-    return bz2.BZ2Decompressor(), (OSError, ValueError)
 
 
 def _decompress(data, how, path, limit, text_limit=None):
@@ -401,39 +431,14 @@ def _decompress(data, how, path, limit, text_limit=None):
 
 
 def _decompressed_chunks(data, how, step=1 << 20, status=None):
-    """Decompress the stream at the start of ``data`` in ``step``-sized pieces.
-
-    Memory stays at one piece at a time. A stream followed by other bytes (as
-    in a kernel image) simply ends; ``status["end"]`` tells how: ``eof``,
-    ``damaged`` (``status["error"]`` says why) or ``truncated`` (the input ran
-    out first). Used strictly by :func:`_decompress` and leniently on kernel
-    images, like extract-ikconfig's ``tail | zcat``.
-    """
-    status = {} if status is None else status
-    status["end"] = "truncated"
-    dec, errors = _decompressor(how)
-    pending = data
-    try:
-        while True:
-            if how == "gzip":
-                chunk = dec.decompress(pending, step)
-                pending = dec.unconsumed_tail
-            else:
-                chunk = dec.decompress(pending, max_length=step)
-                pending = b""
-            if chunk:
-                yield chunk
-            if dec.eof:
-                status["end"] = "eof"
-                return
-            if (not pending and not chunk) if how == "gzip" else dec.needs_input:
-                return
-    except errors + (EOFError,) as exc:
-        status["end"] = "damaged"
-        status["error"] = exc
+    """Decompress the stream at the start of ``data`` in ``step``-sized pieces
+    (:func:`rcarkit.safe_read.decompressed_chunks`). A stream followed by other
+    bytes (as in a kernel image) simply ends; ``status["end"]`` tells how."""
+    from rcarkit.safe_read import decompressed_chunks
+    return decompressed_chunks(data, how, step=step, status=status)
 
 
-def _ikconfig_in_stream(data, how, path, errors, status=None):
+def _ikconfig_in_stream(data, how, path, search, status=None):
     """Find the embedded config in the kernel image compressed at the start of
     ``data`` without holding the image in memory: the decompressed pieces are
     scanned for IKCFG_ST as they come, up to :data:`MAX_IMAGE_BYTES`."""
@@ -444,18 +449,25 @@ def _ikconfig_in_stream(data, how, path, errors, status=None):
         total += len(chunk)
         window += chunk
         if IKCFG_START in window:
-            blob = window[window.index(IKCFG_START):]
+            parts = [window[window.index(IKCFG_START):]]
+            size = len(parts[0])
             # read on to the end marker (or the config cap) before decoding
-            while IKCFG_END not in blob and len(blob) < MAX_CONFIG_BYTES:
+            while IKCFG_END not in parts[-1][-(1 << 20) - 8:] and size < MAX_CONFIG_BYTES:
                 more = next(chunks, b"")
                 if not more:
                     break
                 total += len(more)
-                blob += more
-            found = _ikconfig_payload(blob, path, errors)
+                size += len(more)
+                parts.append(more)
+            blob = b"".join(parts)
+            del parts
+            found = _ikconfig_payload(blob, path, search)
             if found is not None:
                 return found
-            window = blob
+            window = blob[-(len(IKCFG_START) - 1):]
+            del blob
+            if search.exhausted:
+                break
         window = window[-(len(IKCFG_START) - 1):]
         if total > MAX_IMAGE_BYTES:
             if status is not None:
@@ -464,52 +476,59 @@ def _ikconfig_in_stream(data, how, path, errors, status=None):
     return None
 
 
-def _ikconfig_payload(blob, path, errors=None):
+def _ikconfig_payload(blob, path, search=None):
     """Extract the gzip stream between IKCFG_ST and IKCFG_ED in ``blob``, or None.
 
-    With an ``errors`` list, a marker whose stream does not decompress is
-    recorded there and the search goes on (like extract-ikconfig, which tries
-    the next way when zcat fails): in a zImage the markers and the config's
-    gzip stream can sit verbatim in a stored block of the compressed kernel.
+    With a ``search``, a marker whose stream does not decompress is recorded
+    there and the search goes on (like extract-ikconfig, which tries the next
+    way when zcat fails): in a zImage the markers and the config's gzip stream
+    can sit verbatim in a stored block of the compressed kernel. At most
+    :data:`MAX_IKCFG_CANDIDATES` markers are tried per input, each through a
+    view of ``blob`` (no copy), whatever the number of markers.
     """
+    view = memoryview(blob)
     start = blob.find(IKCFG_START)
     while start != -1:
-        payload = blob[start + len(IKCFG_START):]
-        end = payload.find(IKCFG_END)
-        if end != -1:
-            payload = payload[:end]
+        if search is not None and search.exhausted:
+            return None
+        begin = start + len(IKCFG_START)
+        # the compressed config is smaller than the decompressed cap
+        stop = min(len(blob), begin + MAX_CONFIG_BYTES + 4096)
+        end = blob.find(IKCFG_END, begin, stop)
+        payload = view[begin:end if end != -1 else stop]
         if payload[:2] == b"\x1f\x8b":
-            if errors is None:
+            if search is None:
                 return _decompress(payload, "gzip", path, MAX_CONFIG_BYTES)
+            search.tries += 1
             try:
                 return _decompress(payload, "gzip", path, MAX_CONFIG_BYTES)
             except ConfigError as exc:
-                errors.append(exc)
+                search.failed(exc)
         start = blob.find(IKCFG_START, start + 1)
     return None
 
 
 def _from_image(data, path):
     """Config embedded in a raw kernel image, as scripts/extract-ikconfig finds it."""
-    errors = []
-    found = _ikconfig_payload(data, path, errors)
+    search = _Search()
+    found = _ikconfig_payload(data, path, search)
     if found is not None:
         return found
     # The image itself is compressed inside a self-extracting wrapper (zImage,
     # EFI zboot): try each compressed stream, as extract-ikconfig does.
     magics = ((b"\x1f\x8b\x08", "gzip"), (b"\xfd7zXZ\x00", "xz"), (b"BZh", "bzip2"),
               (b"\x5d\x00\x00\x00", "lzma"))
+    view = memoryview(data)
     for magic, how in magics:
         pos = data.find(magic)
         tries = 0
-        while pos != -1 and tries < 16:
-            found = _ikconfig_in_stream(data[pos:], how, path, errors)
+        while pos != -1 and tries < 16 and not search.exhausted:
+            found = _ikconfig_in_stream(view[pos:], how, path, search)
             if found is not None:
                 return found
             pos = data.find(magic, pos + 1)
             tries += 1
-    if errors:
-        raise errors[0]
+    search.raise_first()
     raise ConfigError("binary file without an embedded kernel config", path=path,
                       hint="the kernel needs CONFIG_IKCONFIG=y; or pass the build's .config")
 

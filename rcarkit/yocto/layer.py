@@ -5,15 +5,18 @@ writes a complete layer, by default ``yocto_layer/meta-rcarkit-k8s`` under the
 current directory::
 
     meta-rcarkit-k8s/
-      conf/layer.conf                            BBFILE_COLLECTIONS, BBFILE_PATTERN,
-                                                 BBFILE_PRIORITY, LAYERVERSION,
-                                                 LAYERDEPENDS core, LAYERSERIES_COMPAT
-      recipes-kernel/linux/<recipe>_%.bbappend   adds the fragment, scoped to a
-                                                 machine override
-      recipes-kernel/linux/files/rcarkit-k8s.cfg the fragment (FragmentPlan.render_cfg)
-      README                                     what it adds and why, option by option
+      conf/layer.conf                      BBFILE_COLLECTIONS, BBFILE_PATTERN, BBFILE_PRIORITY,
+                                           BBFILES_DYNAMIC, LAYERVERSION, LAYERDEPENDS core,
+                                           LAYERSERIES_COMPAT
+      dynamic-layers/<collection>/recipes-kernel/linux/<recipe>_%.bbappend
+                                           one per BSP collection that provides the
+                                           recipe, scoped to that BSP's machine override
+      recipes-kernel/linux/<recipe>_%.bbappend
+                                           linux-yocto or a custom recipe (static)
+      recipes-kernel/linux/files/rcarkit-k8s.cfg  the fragment (FragmentPlan.render_cfg)
+      README                               what it adds and why, option by option
       COPYING.MIT
-      .rcarkit-manifest.json                     what rcarkit wrote (hand-edit guard)
+      .rcarkit-manifest.json               what rcarkit wrote (hand-edit guard)
 
 The fragment comes from :func:`rcarkit.kernel.fragment.plan_fragment`: the missing and
 wrong-valued options of the chosen profiles plus the dependencies they need to
@@ -34,13 +37,21 @@ only::
 
 Both lines carry the machine override, so adding the layer changes nothing for
 other machines (oelint-adv's ``oelint.vars.noncoreoverride``: a bbappend must
-be specific to a custom MACHINE or DISTRO). Default overrides per recipe
-(:data:`KERNEL_RECIPES`): linux-renesas -> ``rcar-gen3`` and ``rcar-gen4``
-(meta-renesas puts the SoC generation in ``SOC_FAMILY``), linux-raspberrypi ->
-``rpi`` (``SOC_FAMILY`` of every meta-raspberrypi machine). linux-yocto builds
-every core machine (qemuarm64, genericarm64, ...), so it, like any other
-recipe name, needs ``--machine-override`` (your MACHINE or your BSP's
-SOC_FAMILY); an append to all of linux-yocto would change core machines.
+be specific to a custom MACHINE or DISTRO). The overrides come from the BSPs
+(:data:`BSP_COLLECTIONS`, checked with the real parser in
+tests/test_bitbake_parse.py): meta-rcar-gen3 machines carry ``rcar-gen3``,
+meta-rcar-gateway (S4) ``rcar-gateway``, meta-rcar-bsp (V3x/V4x) ``rcar``,
+the community meta-sparrow-hawk ``rcar-gen4`` (no meta-renesas machine sets
+it), meta-raspberrypi ``rpi`` (linux-raspberrypi, -v7 and -dev). Each BSP
+collection gets its own bbappend under ``dynamic-layers/<collection>/``, listed
+in ``BBFILES_DYNAMIC``: BitBake reads it only when that collection is in the
+build, so the layer in a build without meta-renesas does not break every parse
+("No recipes available for ... linux-renesas_%.bbappend"), and
+``BBFILE_PATTERN_IGNORE_EMPTY`` keeps such a build free of the "no files
+matched" warning. linux-yocto builds every core machine (qemuarm64,
+genericarm64, ...), so it, like any other recipe name, needs
+``--machine-override`` (your MACHINE or your BSP's SOC_FAMILY) and gets a
+static bbappend.
 
 Regenerating with the same inputs gives byte-identical files (no timestamps,
 everything sorted); a file changed by hand is refused unless ``force``
@@ -86,6 +97,65 @@ class KernelRecipe:
     note: Tuple[str, ...]           # short comment lines for the bbappend
     doc: Tuple[str, ...]            # README paragraphs: how the .cfg takes effect
     defconfig: str = ""             # the recipe's KBUILD_DEFCONFIG (for the README)
+    collections: Tuple[str, ...] = ()   # BSP collections (BSP_COLLECTIONS) that carry it
+
+
+@dataclass(frozen=True)
+class BspCollection:
+    """A BSP layer, by its BBFILE_COLLECTIONS name, and what its machines carry.
+
+    The layer's bbappend for a BSP recipe sits under
+    ``dynamic-layers/<collection>/`` and is only read when that collection is
+    in the build (``BBFILES_DYNAMIC``), so a build without the BSP still parses.
+    The overrides are what the machines' SOC_FAMILY puts into MACHINEOVERRIDES,
+    as ``bitbake -e`` prints it on scarthgap (tests/test_bitbake_parse.py)."""
+    collection: str                 # BBFILE_COLLECTIONS in the BSP's conf/layer.conf
+    layer: str                      # where it lives
+    recipes: Tuple[str, ...]        # the kernel recipe names it provides
+    overrides: Tuple[str, ...]      # default override(s) scoping the append
+    machines: Tuple[str, ...]       # its MACHINE names
+    why: str                        # why this override
+
+
+_RPI_MACHINES = (
+    "raspberrypi", "raspberrypi0", "raspberrypi0-wifi", "raspberrypi0-2w",
+    "raspberrypi0-2w-64", "raspberrypi2", "raspberrypi3", "raspberrypi3-64",
+    "raspberrypi4", "raspberrypi4-64", "raspberrypi5", "raspberrypi-cm",
+    "raspberrypi-cm3", "raspberrypi-cm5-io-board", "raspberrypi-armv7",
+    "raspberrypi-armv8")
+
+BSP_COLLECTIONS = {
+    "rcar-gen3": BspCollection(
+        collection="rcar-gen3", layer="meta-renesas/meta-rcar-gen3",
+        recipes=("linux-renesas",), overrides=("rcar-gen3",),
+        machines=("h3ulcb", "m3ulcb", "m3nulcb", "salvator-x", "ebisu", "draak"),
+        why="its SoC includes (r8a7795.inc, ...) put rcar-gen3 in SOC_FAMILY"),
+    "rcar-gateway": BspCollection(
+        collection="rcar-gateway", layer="meta-renesas/meta-rcar-gateway",
+        recipes=("linux-renesas",), overrides=("rcar-gateway",),
+        machines=("spider", "s4sk"),
+        why="the R-Car S4 machines set SOC_FAMILY = \"rcar-gateway:r8a779f0\"; "
+            "none of them carries rcar-gen4"),
+    "rcar-bsp": BspCollection(
+        collection="rcar-bsp", layer="meta-renesas/meta-rcar-bsp",
+        recipes=("linux-renesas",), overrides=("rcar",),
+        machines=("whitehawk", "grayhawk", "falcon", "condor", "eagle"),
+        why="the V3x/V4x SoC includes prepend rcar:rcar-v3x or rcar:rcar-v4x to "
+            "SOC_FAMILY; rcar covers both and no other Renesas layer sets it"),
+    "sparrow-hawk": BspCollection(
+        collection="sparrow-hawk", layer="meta-sparrow-hawk (rcar-community)",
+        recipes=("linux-renesas",), overrides=("rcar-gen4",),
+        machines=("sparrow-hawk",),
+        why="the community Sparrow Hawk (V4H) machine prepends rcar-gen4 to SOC_FAMILY; "
+            "it is the only layer that uses that override"),
+    "raspberrypi": BspCollection(
+        collection="raspberrypi", layer="meta-raspberrypi",
+        recipes=("linux-raspberrypi", "linux-raspberrypi-v7", "linux-raspberrypi-dev"),
+        overrides=("rpi",),
+        machines=_RPI_MACHINES,
+        why="every machine includes rpi-base.inc, which sets SOC_FAMILY = \"rpi\" "
+            "(the kernel recipes' COMPATIBLE_MACHINE is ^rpi$)"),
+}
 
 
 _KERNEL_YOCTO_DOC = (
@@ -99,19 +169,20 @@ _KERNEL_YOCTO_DOC = (
 KERNEL_RECIPES = {
     "linux-renesas": KernelRecipe(
         name="linux-renesas",
-        overrides=("rcar-gen3", "rcar-gen4"),
+        overrides=("rcar-gen3", "rcar-gateway", "rcar", "rcar-gen4"),
         layer="meta-renesas",
-        note=("linux-renesas (meta-renesas) requires linux-yocto.inc: kernel-yocto",
-              "merges every .cfg in SRC_URI onto the defconfig (do_kernel_configme)."),
-        doc=(_KERNEL_YOCTO_DOC.format(recipe="linux-renesas (meta-renesas)"),
-             "meta-renesas names the SoC generation in SOC_FAMILY (rcar-gen3 for "
-             "H3/M3/M3N/E3 boards such as salvator-x, h3ulcb, m3ulcb, ebisu; "
-             "rcar-gen4 for Gen4), and soc-family.inc adds it to MACHINEOVERRIDES. "
-             "The V3x/V4x machines of meta-rcar-bsp (condor, eagle, falcon, "
-             "white-hawk) use SOC_FAMILY rcar:rcar-v3x / rcar:rcar-v4x instead: "
-             "regenerate with --machine-override rcar-v4x (or the MACHINE name) "
-             "for those."),
+        note=("linux-renesas requires linux-yocto.inc: kernel-yocto merges every",
+              ".cfg in SRC_URI onto the defconfig (do_kernel_configme)."),
+        doc=(_KERNEL_YOCTO_DOC.format(recipe="linux-renesas (meta-renesas, meta-sparrow-hawk)"),
+             "Four layers provide linux-renesas, and their machines carry different "
+             "overrides: meta-rcar-gen3 (H3/M3/M3N/E3/D3: rcar-gen3), "
+             "meta-rcar-gateway (S4: rcar-gateway), meta-rcar-bsp (V3x/V4x: "
+             "rcar, with rcar-v3x or rcar-v4x) and the community meta-sparrow-hawk "
+             "(V4H: rcar-gen4; no machine of meta-renesas sets rcar-gen4). Each "
+             "gets its own bbappend under dynamic-layers/<collection>/, read only "
+             "when that layer is in the build (BBFILES_DYNAMIC)."),
         defconfig="defconfig",
+        collections=("rcar-gen3", "rcar-gateway", "rcar-bsp", "sparrow-hawk"),
     ),
     "linux-raspberrypi": KernelRecipe(
         name="linux-raspberrypi",
@@ -121,11 +192,14 @@ KERNEL_RECIPES = {
               "kernel-yocto merges every .cfg in SRC_URI (do_kernel_configme)."),
         doc=(_KERNEL_YOCTO_DOC.format(recipe="linux-raspberrypi (meta-raspberrypi)"),
              "Every meta-raspberrypi machine includes rpi-base.inc, which sets "
-             "SOC_FAMILY = \"rpi\" (the recipe's COMPATIBLE_MACHINE is ^rpi$); "
+             "SOC_FAMILY = \"rpi\" (the recipe's COMPATIBLE_MACHINE is ^rpi$). "
+             "The append covers linux-raspberrypi, linux-raspberrypi-v7 (the "
+             "raspberrypi-armv7 machine) and linux-raspberrypi-dev; "
              "its defconfig is KBUILD_DEFCONFIG, bcm2711_defconfig for "
              "raspberrypi4-64. To restrict the layer to one board, regenerate "
              "with --machine-override raspberrypi4-64."),
         defconfig="bcm2711_defconfig",
+        collections=("raspberrypi",),
     ),
     "linux-yocto": KernelRecipe(
         name="linux-yocto",
@@ -173,6 +247,7 @@ class LayerSpec:
     layer_series: List[str]
     collection: str
     recipe: KernelRecipe
+    targets: List["AppendTarget"] = None
 
     @property
     def layer_name(self):
@@ -181,6 +256,69 @@ class LayerSpec:
     @property
     def bbappend_name(self):
         return "%s_%%.bbappend" % self.kernel_recipe
+
+
+@dataclass(frozen=True)
+class AppendTarget:
+    """One group of bbappends: for the recipes of one BSP collection (under
+    ``dynamic-layers/<collection>/``) or, with ``collection`` empty, a static
+    bbappend under ``recipes-kernel/linux/`` (linux-yocto, a custom recipe)."""
+    collection: str
+    bsp_layer: str
+    recipes: Tuple[str, ...]
+    overrides: Tuple[str, ...]
+    machines: Tuple[str, ...]       # known machines carrying the override(s); () = yours
+    why: str
+
+    @property
+    def directory(self):
+        if self.collection:
+            return "dynamic-layers/%s/recipes-kernel/linux" % self.collection
+        return "recipes-kernel/linux"
+
+    @property
+    def files_path(self):
+        """FILESEXTRAPATHS entry (relative to the bbappend) of the one shared .cfg."""
+        if self.collection:
+            return "${THISDIR}/../../../../recipes-kernel/linux/files"
+        return "${THISDIR}/files"
+
+    def bbappends(self):
+        """``[(relative path, recipe)]``: ``name_%.bbappend``, or ``name.bbappend``
+        for a recipe file without a version (linux-raspberrypi-dev.bb)."""
+        out = []
+        for r in self.recipes:
+            name = "%s.bbappend" % r if r in UNVERSIONED_RECIPES else "%s_%%.bbappend" % r
+            out.append((self.directory + "/" + name, r))
+        return out
+
+    def to_dict(self):
+        return {"collection": self.collection or None, "bsp_layer": self.bsp_layer,
+                "recipes": list(self.recipes), "overrides": list(self.overrides),
+                "machines": list(self.machines), "why": self.why,
+                "bbappends": [p for p, _ in self.bbappends()]}
+
+
+# recipe files named without _<version> (a name_%.bbappend would not match them)
+UNVERSIONED_RECIPES = ("linux-raspberrypi-dev",)
+
+
+def append_targets(recipe, overrides, custom_overrides):
+    """The bbappend groups for ``recipe`` (KernelRecipe): one per BSP
+    collection that provides it, else one static group."""
+    if not recipe.collections:
+        return [AppendTarget(collection="", bsp_layer=recipe.layer, recipes=(recipe.name,),
+                             overrides=tuple(overrides), machines=(),
+                             why="--machine-override")]
+    out = []
+    for name in recipe.collections:
+        bsp = BSP_COLLECTIONS[name]
+        out.append(AppendTarget(
+            collection=bsp.collection, bsp_layer=bsp.layer, recipes=bsp.recipes,
+            overrides=tuple(overrides) if custom_overrides else bsp.overrides,
+            machines=() if custom_overrides else bsp.machines,
+            why="--machine-override" if custom_overrides else bsp.why))
+    return out
 
 
 @dataclass
@@ -201,6 +339,7 @@ class LayerResult:
             "collection": self.spec.collection,
             "kernel_recipe": self.spec.kernel_recipe,
             "machine_overrides": list(self.spec.overrides),
+            "reaches": [t.to_dict() for t in self.spec.targets],
             "layer_series": list(self.spec.layer_series),
             "files": list(self.files),
             "changed": list(self.changed),
@@ -239,6 +378,7 @@ def layer_spec(directory=None, kernel_recipe=DEFAULT_KERNEL_RECIPE, machine_over
         if not _OVERRIDE_RE.match(o):
             raise RcarkitError("--machine-override %r is not a valid override" % o,
                                hint="lowercase letters, digits and '-', e.g. h3ulcb or rcar-gen3")
+    custom_overrides = bool(overrides)
     if not overrides:
         overrides = list(recipe.overrides)
     if not overrides:
@@ -258,7 +398,8 @@ def layer_spec(directory=None, kernel_recipe=DEFAULT_KERNEL_RECIPE, machine_over
             raise RcarkitError("--layer-series %r is not a release codename" % s,
                                hint="lowercase codenames such as scarthgap wrynose")
     return LayerSpec(directory=directory, kernel_recipe=recipe_name, overrides=overrides,
-                     layer_series=series, collection=_collection_name(directory), recipe=recipe)
+                     layer_series=series, collection=_collection_name(directory), recipe=recipe,
+                     targets=append_targets(recipe, overrides, custom_overrides))
 
 
 def templates_dir():
@@ -449,14 +590,10 @@ def render_layer(plan, report, spec, kernel_src=None):
                     "kernel recipe so that the kernel has what these profiles need: %s."
                     % (FRAGMENT_NAME, spec.kernel_recipe,
                        ", ".join(facts["profiles"]) or "(none)")),
-        adds=_wrap("recipes-kernel/linux/%s appends to every version of %s, and only for "
-                   "machines whose MACHINEOVERRIDES contain %s:"
-                   % (spec.bbappend_name, spec.kernel_recipe, " or ".join(spec.overrides))),
-        bbappend_head=_wrap("%s: add %s (%d kernel options for Kubernetes) to %s, only on "
-                            "machines with the override%s %s."
-                            % (spec.layer_name, FRAGMENT_NAME, len(active), spec.kernel_recipe,
-                               "s" if len(spec.overrides) > 1 else "",
-                               ", ".join(spec.overrides)), width=78),
+        adds=_wrap("The append reaches %s, and only machines whose MACHINEOVERRIDES "
+                   "contain %s:" % (spec.kernel_recipe, " or ".join(spec.overrides))),
+        targets=[_target_context(t) for t in spec.targets],
+        dynamic=[t.collection for t in spec.targets if t.collection],
         check_yocto=_check_command(facts["profiles"], '"$(bitbake-getvar -r %s --value B)'
                                    '/.config"' % spec.kernel_recipe),
         check_plain=_check_command(facts["profiles"], ".config"),
@@ -467,13 +604,37 @@ def render_layer(plan, report, spec, kernel_src=None):
     )
     files = {
         "conf/layer.conf": env.get_template("layer.conf.j2").render(context),
-        "recipes-kernel/linux/" + spec.bbappend_name:
-            env.get_template("kernel.bbappend.j2").render(context),
         "recipes-kernel/linux/files/" + FRAGMENT_NAME: plan.render_cfg(),
         "README": env.get_template("README.j2").render(context),
         "COPYING.MIT": env.get_template("COPYING.MIT.j2").render(context),
     }
+    bbappend = env.get_template("kernel.bbappend.j2")
+    for target in spec.targets:
+        for path, recipe in target.bbappends():
+            files[path] = bbappend.render(dict(
+                context, recipe=recipe, target=_target_context(target),
+                bbappend_head=_wrap("%s: add %s (%d kernel options for Kubernetes) to %s, "
+                                    "only on machines with the override%s %s%s." % (
+                                        spec.layer_name, FRAGMENT_NAME, len(active), recipe,
+                                        "s" if len(target.overrides) > 1 else "",
+                                        " or ".join(target.overrides),
+                                        " (%s)" % ", ".join(target.machines[:4])
+                                        + (", ..." if len(target.machines) > 4 else "")
+                                        if target.machines else ""), width=78)))
     return files
+
+
+def _target_context(target):
+    where = ("read only when the BSP collection %s (%s) is in the build (BBFILES_DYNAMIC)"
+             % (target.collection, target.bsp_layer) if target.collection
+             else "for %s (%s)" % (", ".join(target.recipes), target.bsp_layer))
+    return {"collection": target.collection, "overrides": list(target.overrides),
+            "files_path": target.files_path, "recipes": list(target.recipes),
+            "bbappends": [p for p, _ in target.bbappends()],
+            "where": _wrap(where, indent="  "),
+            "machines": _wrap(", ".join(target.machines) if target.machines
+                              else "(machines with that override)", indent=" " * 6),
+            "why": _wrap(target.why, indent=" " * 6)}
 
 
 def plan_for(report, catalog, kernel_src=None, config=None):
