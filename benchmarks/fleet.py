@@ -57,17 +57,24 @@ def main(argv=None):
                 for f in forks:
                     out = base / ("run-%d-%d" % (n, f)) / "collected"
                     out.parent.mkdir(parents=True)
+                    board_cpu = fleet.board_cpu_seconds()
                     proc, seconds = fleet_fixtures.run_playbook(inventory, out, house, forks=f,
-                                                                timeout=3600)
+                                                                timeout=3600, control_persist=2)
+                    time.sleep(4)   # the ssh masters close; sshd reaps the sessions
+                    board_cpu = fleet.board_cpu_seconds() - board_cpu
                     ok = proc.returncode == 0 and len(list(out.iterdir())) == n
                     results[(n, f)] = seconds
-                    print("boards %3d  forks %3d  %7.1f s  %5.2f s/board%s" % (
-                        n, f, seconds, seconds / n, "" if ok else "  FAILED"), flush=True)
+                    print("boards %3d  forks %3d  %7.1f s  %5.2f s/board  CPU/board: controller "
+                          "%.2f s, board %.2f s%s" % (n, f, seconds, seconds / n, proc.cpu / n,
+                                                      board_cpu / n, "" if ok else "  FAILED"),
+                          flush=True)
                     if not ok:
                         print(proc.stdout[-2000:], proc.stderr[-2000:])
         finally:
             fleet.stop()
         print()
+        print("load average while measuring: %.1f %.1f %.1f (%d CPUs)"
+              % (os.getloadavg() + (os.cpu_count(),)))
         print("time at each forks relative to the %d-board run (boards ratio %.1f):"
               % (boards[0], boards[-1] / float(boards[0])))
         for f in forks:

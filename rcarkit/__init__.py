@@ -19,12 +19,17 @@ command                library entry point                         what it answe
                        :func:`rcarkit.etcd.advice.recommend`       for etcd, and its settings
 ``check-node``         :func:`rcarkit.node.check.check_node`       will kubeadm trip on this
                                                                    running board
+``report``             :func:`rcarkit.dossier.model.build_dossier` one readable page per board
+                       (:func:`rcarkit.dossier.load.load_documents`) from the JSON above
+``report --fleet``     :func:`rcarkit.fleet.model.build_fleet`     what only a fleet shows
 =====================  ==========================================  ===========================
 
 * :mod:`rcarkit.kernel` -- kernel config: reading, profiles, check, fragment, Kconfig tree, verify
 * :mod:`rcarkit.yocto`  -- the layer writer (templates in ``yocto_layer/``)
 * :mod:`rcarkit.etcd`   -- the fdatasync benchmark, statistics, fio, device, peer, advice, files
 * :mod:`rcarkit.node`   -- probing a board, modules, the checks (one per area), fixes
+* :mod:`rcarkit.dossier` -- the board report: documents, verdicts, to-do, SVG, HTML/Markdown
+* :mod:`rcarkit.fleet`  -- many boards (collected by ``ansible/fleet.yml``) and the fleet checks
 * shared: :mod:`rcarkit.report` (findings model), :mod:`rcarkit.render` (text/JSON/Markdown),
   :mod:`rcarkit.files` (atomic, hand-edit-safe writes), :mod:`rcarkit.errors` (exit codes)
 * :mod:`rcarkit.cli` -- the typer layer; nothing in the library imports it

@@ -148,6 +148,19 @@ class SshFleet:
         Path(path).write_text("\n".join(lines))
         return Path(path)
 
+    def board_cpu_seconds(self):
+        """CPU seconds of everything the boards' sshd ran (their reaped
+        descendants: sessions, Python modules, rcarkit), from /proc/PID/stat."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for proc in self.procs:
+            try:
+                fields = Path("/proc/%d/stat" % proc.pid).read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[13]) + int(fields[14])   # cutime, cstime
+        return total / float(tick)
+
     def stop(self):
         for proc in self.procs:
             proc.terminate()
@@ -189,8 +202,11 @@ def build_wheelhouse(cache_dir):
     return house
 
 
-def run_playbook(inventory, fleet_dir, wheelhouse, forks=5, extra=(), timeout=600):
-    """ansible-playbook ansible/fleet.yml; returns (CompletedProcess, seconds)."""
+def run_playbook(inventory, fleet_dir, wheelhouse, forks=5, extra=(), timeout=600,
+                 control_persist=60):
+    """ansible-playbook ansible/fleet.yml; returns (CompletedProcess, seconds).
+    The controller's CPU seconds (ansible and its forks) are in ``proc.cpu``."""
+    import resource
     exe = shutil.which("ansible-playbook") or str(Path(sys.executable).parent / "ansible-playbook")
     cfg = Path(fleet_dir).parent / "ansible.cfg"   # no user or /etc config leaks in
     cfg.write_text("[defaults]\n")
@@ -198,10 +214,15 @@ def run_playbook(inventory, fleet_dir, wheelhouse, forks=5, extra=(), timeout=60
                ANSIBLE_FORKS=str(forks), ANSIBLE_NOCOLOR="1", ANSIBLE_RETRY_FILES_ENABLED="0",
                ANSIBLE_LOCAL_TEMP=str(Path(fleet_dir).parent / ".ansible-local"),
                ANSIBLE_SSH_CONTROL_PATH_DIR=str(Path(fleet_dir).parent / ".cp"),
-               ANSIBLE_CONFIG=str(cfg))
+               ANSIBLE_CONFIG=str(cfg),
+               ANSIBLE_SSH_ARGS="-C -o ControlMaster=auto -o ControlPersist=%ds" % control_persist)
     cmd = [exe, "-i", str(inventory), str(REPO / "ansible" / "fleet.yml"),
            "-e", "fleet_dir=%s" % fleet_dir, "-e", "rcarkit_wheelhouse=%s" % wheelhouse,
            "-e", "rcarkit_install=wheel"] + list(extra)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
-    return proc, time.monotonic() - start
+    seconds = time.monotonic() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc.cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return proc, seconds
