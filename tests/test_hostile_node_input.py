@@ -140,7 +140,8 @@ def test_generated_list_of_numbers_in_kernel_modules_toml(tmp_path, board):
 # -- verify-fragment inputs ------------------------------------------------------
 
 def test_verify_fragment_on_dev_zero_fragment(tmp_path, configs_dir, kernel_tree_61):
-    result = run_measured(tmp_path, "verify-fragment", kernel_tree_61, configs_dir / CFG,
-                          "/dev/zero", timeout=120)
+    result = run_measured(tmp_path, "verify-fragment", "/dev/zero", "--kernel-src",
+                          kernel_tree_61, "--base", configs_dir / CFG, timeout=120)
     assert_one_line_error(result)
+    assert "not a regular file" in result.stderr
     assert result.hwm_kb < RSS_LIMIT_KB

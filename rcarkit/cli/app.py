@@ -208,7 +208,9 @@ def main(argv=None):
         code = exc.exit_code
     except usage_error as exc:
         if type(exc).__name__ == "NoArgsIsHelpError":  # bare `rcarkit`: the help
-            sys.stdout.write(exc.format_message().rstrip("\n") + "\n")
+            # exit 2 is a usage error, so the help goes where errors go
+            sys.stderr.write(exc.format_message().rstrip("\n") + "\n")
+            sys.stderr.write("rcarkit: error: no command given (see 'rcarkit --help')\n")
             sys.exit(EXIT_USAGE)
         hint = ""
         if exc.ctx is not None:

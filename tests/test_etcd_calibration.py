@@ -1,0 +1,48 @@
+"""etcd-bench --load etcd lands in the same or an adjacent histogram bucket as
+a real etcd's own ``wal_fsync`` and ``backend_commit`` p99s.
+
+The reference is Debian's etcd (etcd-server) on the same device under a put
+load at the same rate (tests/etcd_reference.py). Three levels here, chosen
+for what they test: 30 write IOPS (backend commits compete with the WAL,
+where a saturated single writer under-reads), 300 write IOPS (headroom at
+etcd's rate, where a saturated writer over-reads) and a constant-latency
+device at 10 ms per flush (etcd's WAL limit). The unthrottled loop device is
+left to benchmarks/etcd_calibration.py (all eight levels): on a shared
+2-core machine its p99 is CPU scheduling, and it missed by two buckets in
+one of two runs on 2026-12-01.
+
+Slow: about 100 s per level (40 s of etcd, 40 s of etcd-bench, set-up),
+~5-6 minutes in all. Nothing to cache: etcd comes from apt, the devices
+are rebuilt per level. Skips without root, loop devices, a blkio/io
+controller, /dev/fuse + fusepy, or etcd.
+"""
+
+import shutil
+
+import pytest
+
+from etcd_reference import Unavailable, calibrate, fmt_bucket, fmt_ms
+
+pytestmark = pytest.mark.slow
+
+LEVELS = [("iops", 30), ("iops", 300), ("latency", 10.0)]
+
+
+@pytest.mark.parametrize("level", LEVELS, ids=lambda lv: "%s-%s" % lv)
+def test_both_p99s_in_etcds_bucket_or_adjacent(level):
+    if shutil.which("etcd") is None:
+        pytest.skip("etcd not installed (apt install etcd-server)")
+    try:
+        row = calibrate(level, rate=10.0, seconds=40.0)
+    except Unavailable as e:
+        pytest.skip("device unavailable: %s" % e)
+    assert row["put_failures"] == 0, row
+    # etcd synced its WAL for (nearly) every put and committed its backend
+    assert row["etcd_wal_syncs"] >= 0.5 * row["puts_sent"], row
+    assert row["etcd_backend_commits"] >= 50, row
+    what = ("%s: etcd WAL p99 %s, etcd-bench %s; etcd backend p99 %s, etcd-bench %s"
+            % (row["level"], fmt_bucket(row["etcd_wal_p99_bucket_s"]),
+               fmt_ms(row["bench_wal_p99_s"]), fmt_bucket(row["etcd_backend_p99_bucket_s"]),
+               fmt_ms(row["bench_backend_p99_s"])))
+    assert abs(row["wal_step"]) <= 1, what
+    assert abs(row["backend_step"]) <= 1, what
