@@ -228,3 +228,34 @@ def test_check_kernel_does_not_import_heavy_modules(configs_dir):
     proc = subprocess.run([sys.executable, "-c", code], cwd=str(REPO), capture_output=True,
                           text=True, timeout=60)
     assert "LOADED=[]" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("ext", ["", ".xz", ".zst"])
+def test_absent_proc_config_with_configs_module_says_modprobe(tmp_path, ext):
+    """Raspberry Pi OS builds IKCONFIG_PROC as a module: /proc/config.gz appears
+    only after 'modprobe configs' (issue 13 item 10)."""
+    from rcarkit.kernel.config import default_config_path
+    release = "6.12.34+rpt-rpi-v8"
+    module = tmp_path / "lib/modules" / release / "kernel/kernel" / ("configs.ko" + ext)
+    module.parent.mkdir(parents=True)
+    module.write_bytes(b"\x7fELF")
+    (tmp_path / "proc").mkdir()
+    with pytest.raises(ConfigError) as err:
+        default_config_path(release, str(tmp_path))
+    line = str(err.value)
+    assert "modprobe configs" in line and str(module) in line and "\n" not in line
+    module.unlink()
+    with pytest.raises(ConfigError) as err:
+        default_config_path(release, str(tmp_path))
+    assert "modprobe" not in str(err.value) and "IKCONFIG_PROC=y" in str(err.value)
+
+
+def test_configs_module_path_is_where_kbuild_puts_it(kernel_tree_61):
+    """kernel/configs.c builds kernel/configs.ko (kernel/Makefile: obj-$(CONFIG_IKCONFIG)
+    += configs.o; init/Kconfig: IKCONFIG_PROC makes /proc/config.gz), installed
+    under lib/modules/RELEASE/kernel/ like every in-tree module."""
+    from rcarkit.kernel.config import CONFIGS_MODULE_NAMES
+    makefile = (kernel_tree_61 / "kernel/Makefile").read_text()
+    assert re.search(r"^obj-\$\(CONFIG_IKCONFIG\)\s*\+=\s*configs\.o", makefile, re.M)
+    assert (kernel_tree_61 / "kernel/configs.c").is_file()
+    assert CONFIGS_MODULE_NAMES[0] == "kernel/" + "kernel/configs.ko"

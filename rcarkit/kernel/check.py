@@ -22,12 +22,14 @@ How one rule is judged (``OptionRule`` against ``KernelConfig``):
    ``obsolete-skipped``. With no kernel version known, the newest kernel is
    assumed and a note says so.
 2. A rule with ``any_of`` is ``ok`` when any existing alternative satisfies it.
-3. Otherwise the value decides: absent or ``n`` is ``missing``, a present value
+3. A rule whose ``served_by`` symbols are all set (``y``/``m``) is ``ok``
+   without its own symbol; the note names them and why they serve.
+4. Otherwise the value decides: absent or ``n`` is ``missing``, a present value
    that does not satisfy ``expect`` (``m`` where ``y`` is needed, a too-small
    number) is ``wrong-value``.
-4. A profile's ``min_kernel`` adds a ``KERNEL_VERSION`` row that fails when
+5. A profile's ``min_kernel`` adds a ``KERNEL_VERSION`` row that fails when
    the kernel is older.
-5. A profile's ``arches`` adds an ``ARCH`` row: ``unsupported-arch`` (required,
+6. A profile's ``arches`` adds an ``ARCH`` row: ``unsupported-arch`` (required,
    exit 1) when the config's architecture is not listed, ``unknown`` (not
    fatal, with a note) when the config does not say its architecture.
 
@@ -111,6 +113,14 @@ def evaluate_rule(config, catalog, rule):
             return Finding(actual=actual, status=OK, note=note, **dict(base, name=rule.label))
         if actual not in (None, "n") and present_wrong is None:
             present_wrong = (sym, actual)
+    if rule.served_by and all(config.get(s) in ("y", "m") for s in rule.served_by):
+        note = "served by %s: %s" % (
+            ", ".join("%s=%s" % (s, config.get(s)) for s in rule.served_by),
+            rule.served_by_reason)
+        served_sources = tuple(catalog.source(k).to_dict() for k in rule.served_by_sources
+                               if k not in rule.sources)
+        return Finding(actual=config.get(alive[0]), status=OK, note=note,
+                       **dict(base, sources=sources + served_sources))
     if present_wrong is not None:
         sym, actual = present_wrong
         shown = actual if not rule.is_any_of else "%s=%s" % (sym, actual)
@@ -145,13 +155,22 @@ def evaluate_arch(config, catalog, profile):
     if not profile.arches:
         return None
     sources = tuple(catalog.source(k).to_dict() for k in profile.arches_sources)
+    supported = ", ".join(profile.arches)
     if config.arch is None:
         status, note = UNKNOWN, "architecture unknown (no header, no ARM64/X86/ARM symbol)"
     elif config.arch in profile.arches:
         status, note = OK, ""
     else:
-        status, note = UNSUPPORTED_ARCH, "%s does not support %s" % (profile.name, config.arch)
-    return Finding(group=profile.name, name="ARCH", expected=",".join(profile.arches),
+        status, note = UNSUPPORTED_ARCH, "%s does not support %s (only %s)" % (
+            profile.name, config.arch, supported)
+    # a long list is shortened in the row (tables stay narrow); the note and
+    # the profile (--list-profiles --format json) have it whole
+    expected = ",".join(profile.arches)
+    if len(expected) > 16:
+        expected = "%s,+%d" % (",".join(profile.arches[:2]), len(profile.arches) - 2)
+        if status == OK:
+            note = "supported: %s" % supported
+    return Finding(group=profile.name, name="ARCH", expected=expected,
                    actual=config.arch, status=status, required=True,
                    reason=profile.arches_reason, sources=sources, note=note)
 

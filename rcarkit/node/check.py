@@ -137,8 +137,12 @@ def check_node(root="/", role="control-plane", profiles=None, catalog=None, conf
     if config_path is None:
         config_path = default_config_path(node, release)
         if config_path is None:
+            from rcarkit.kernel.config import configs_module
+            module = configs_module(release, root)
             notes.append("no kernel config under %s (proc/config.gz, boot/config-%s): kernel "
-                         "options and =m modules not checked; pass --config" % (root, release))
+                         "options and =m modules not checked; %s" % (
+                             root, release, "run 'sudo modprobe configs' (the kernel has %s) "
+                             "or pass --config" % module if module else "pass --config"))
     config = None
     if config_path is not None:
         config = load_config(str(config_path), kernel_version=release)
