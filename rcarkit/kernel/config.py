@@ -234,6 +234,12 @@ def parse_config_text(text, source="<memory>", kernel_version=None, kind=None):
         if "\x00" in line:
             raise ConfigError("binary data, not a kernel config", path=source, line=lineno,
                               hint="pass a .config, a /proc/config.gz or a kernel image")
+        if not values:
+            # no config line yet: not a kernel config at all (check-node's
+            # default config may be a link to any file), so nothing of it is echoed
+            raise ConfigError("not a kernel config (no CONFIG_ line before this one)",
+                              path=source, line=lineno,
+                              hint="expected 'CONFIG_NAME=value' or '# CONFIG_NAME is not set'")
         raise ConfigError(
             "not a kernel config line: %r" % _clip(line), path=source, line=lineno,
             hint="expected 'CONFIG_NAME=value' or '# CONFIG_NAME is not set'")
