@@ -36,6 +36,11 @@ option name is hard-coded in Python. The directory holds:
     Net): the profile stays checkable, and the profile list, the group title,
     a report note and the verdict say so.
 
+    ``covers = "Docker Engine 20.10 to 29"`` (with ``covers_source``) says which
+    releases of the component the option list matches; an option's ``since =
+    "28.0"`` (with ``since_source``) is the first release that needs it, so
+    the version history is data and a missing row says "since 28.0".
+
     ``arches`` lists the kernel architectures (``ARCH=`` names, the
     ``arch/`` directories: arm, arm64, x86, riscv, powerpc, s390, mips,
     loongarch) the component supports; without it every architecture is
@@ -104,14 +109,14 @@ _SYMBOL_RE = re.compile(r"^[A-Z0-9_]+$")
 _PROFILE_KEYS = {"name", "kind", "summary", "description", "aliases", "min_kernel",
                  "min_kernel_reason", "min_kernel_source", "docs", "option",
                  "arches", "arches_reason", "arches_source",
-                 "status", "status_note", "status_source"}
+                 "status", "status_note", "status_source", "covers", "covers_source"}
 #: upstream states a profile's component may be in (``status``); every one
 #: but "maintained" is shown in the profile list, the group title and the verdict
 COMPONENT_STATUSES = ("maintained", "unmaintained", "deprecated")
 #: kernel ARCH names (arch/ directories) an ``arches`` list may use
 KNOWN_ARCHES = ("arm", "arm64", "x86", "riscv", "powerpc", "s390", "mips", "loongarch")
 _OPTION_KEYS = {"name", "any_of", "expect", "required", "reason", "source", "note",
-                "served_by", "served_by_reason", "served_by_source"}
+                "served_by", "served_by_reason", "served_by_source", "since", "since_source"}
 _NOT_RECOMMENDED_KEYS = {"harm", "asked_by", "source", "note"}
 _SYMBOL_KEYS = {"added", "removed", "replaced_by", "note", "source", "arches", "never_existed"}
 
@@ -256,6 +261,10 @@ class OptionRule:
     served_by: Tuple[str, ...] = ()
     served_by_reason: str = ""
     served_by_sources: Tuple[str, ...] = ()
+    #: the first release of the profile's component that needs it ("28.0"),
+    #: with who says so (``since`` / ``since_source``)
+    since: str = ""
+    since_sources: Tuple[str, ...] = ()
 
     @property
     def label(self):
@@ -287,6 +296,9 @@ class Profile:
     status: str = "maintained"
     status_note: str = ""
     status_sources: Tuple[str, ...] = ()
+    #: which releases of the component the option list matches ("Docker Engine 20.10 - 29")
+    covers: str = ""
+    covers_sources: Tuple[str, ...] = ()
 
     @property
     def caveat(self):
@@ -296,6 +308,7 @@ class Profile:
     def to_dict(self):
         return {"name": self.name, "kind": self.kind, "summary": self.summary,
                 "status": self.status, "status_note": self.status_note or None,
+                "covers": self.covers or None,
                 "aliases": list(self.aliases), "arches": list(self.arches) or None,
                 "min_kernel": str(self.min_kernel) if self.min_kernel else None,
                 "options": len(self.options),
@@ -509,6 +522,12 @@ def _load_profile(path, sources):
         raise ProfileError("status = %r needs status_note and status_source" % prof.status,
                            path=path, hint="say what it means for users and who says so")
     _check_sources(prof.status_sources, "status_source", sources, path)
+    prof.covers = " ".join(str(data.get("covers", "")).split())
+    prof.covers_sources = _as_tuple(data.get("covers_source"), "covers_source", path)
+    if bool(prof.covers) != bool(prof.covers_sources):
+        raise ProfileError("covers and covers_source go together", path=path,
+                           hint="say which releases the list matches and where that is read")
+    _check_sources(prof.covers_sources, "covers_source", sources, path)
     for arch in prof.arches:
         if arch not in KNOWN_ARCHES:
             raise ProfileError("arches: %r is not a kernel architecture" % arch, path=path,
@@ -567,11 +586,24 @@ def _load_profile(path, sources):
                 raise ProfileError("%s: served_by %r is not a symbol name" % (where, sym),
                                    path=path, hint="write it without CONFIG_, in capitals")
         _check_sources(served_sources, where + " served_by_source", sources, path)
+        since = str(entry.get("since", "")).strip()
+        since_sources = _as_tuple(entry.get("since_source"), where + " since_source", path)
+        if bool(since) != bool(since_sources):
+            raise ProfileError("%s: since and since_source go together" % where, path=path,
+                               hint="give the first release that needs it and who says so")
+        if since and not re.match(r"^[0-9]+(\.[0-9]+)*$", since):
+            raise ProfileError("%s: since = %r is not a release number" % (where, since),
+                               path=path, hint='write it like "28.0"')
+        if since and not prof.covers:
+            raise ProfileError("%s: since needs the profile's covers" % where, path=path,
+                               hint="say at the top which releases the profile covers")
+        _check_sources(since_sources, where + " since_source", sources, path)
         prof.options.append(OptionRule(
             profile=name, names=names, expect=expect,
             required=entry.get("required", True), reason=str(entry["reason"]).strip(),
             sources=srcs, note=str(entry.get("note", "")), served_by=served_by,
-            served_by_reason=served_reason, served_by_sources=served_sources))
+            served_by_reason=served_reason, served_by_sources=served_sources,
+            since=since, since_sources=since_sources))
     return prof
 
 
