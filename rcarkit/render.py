@@ -28,6 +28,7 @@ _STATUS_LABEL = {
     "warning": "warn",
     "unknown": "unknown",
     "unsupported-arch": "NO-ARCH",
+    "undecided": "UNDECIDED",
 }
 
 
@@ -37,9 +38,9 @@ _RED, _YELLOW, _GREEN, _DIM, _RESET = "\033[1;31m", "\033[33m", "\033[32m", "\03
 def _status_color(text):
     """The colour of a status label or matrix cell (capitals = required)."""
     word = text.split("(")[0].rstrip("?")
-    if word in ("MISSING", "WRONG", "NO-ARCH"):
+    if word in ("MISSING", "WRONG", "NO-ARCH", "UNDECIDED"):
         return _RED
-    if word in ("missing", "wrong", "warn", "unknown"):
+    if word in ("missing", "wrong", "warn", "unknown", "undecided"):
         return _YELLOW
     if word == "ok":
         return _GREEN
@@ -247,7 +248,8 @@ def render(report, fmt="table", only_missing=False, color=False):
 
 _CELL_LABEL = {"ok": "ok", "missing": "missing", "wrong-value": "wrong",
                "obsolete-skipped": "obsolete", "not-applicable-for-version": "n/a-ver",
-               "warning": "warn", "unknown": "unknown", "unsupported-arch": "no-arch"}
+               "warning": "warn", "unknown": "unknown", "unsupported-arch": "no-arch",
+               "undecided": "undecided"}
 
 
 def _cell(finding):

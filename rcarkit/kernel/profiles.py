@@ -21,6 +21,15 @@ option name is hard-coded in Python. The directory holds:
         required = true            # false: optional, reported but not fatal
         reason = "kube-proxy cannot create the IPVS virtual server: ..."
         source = ["kubernetes-ipvs-readme"]   # keys of sources.toml, or URLs
+        served_by = ["EXT4_USE_FOR_EXT2", "EXT4_FS_POSIX_ACL"]   # optional
+        served_by_reason = "the ext4 driver mounts ext3 with ext4's ACLs"
+        served_by_source = ["moby-check-config"]
+
+    ``served_by`` names symbols that, all set (``y`` or ``m``), already do
+    what the option is for: the rule is then ``ok`` without it, with a note
+    saying so (``served_by_reason`` and ``served_by_source`` are required
+    with it). It is how an alias or a superseded option is judged the way
+    its upstream checker judges it, without a special case in code.
 
     ``[[differs_from]]`` records where the profile deliberately disagrees with
     an upstream list (tests/test_heldout_oracle.py compares them on held-out
@@ -104,7 +113,8 @@ _PROFILE_KEYS = {"name", "kind", "summary", "description", "aliases", "min_kerne
                  "arches", "arches_reason", "arches_source", "differs_from"}
 #: kernel ARCH names (arch/ directories) an ``arches`` list may use
 KNOWN_ARCHES = ("arm", "arm64", "x86", "riscv", "powerpc", "s390", "mips", "loongarch")
-_OPTION_KEYS = {"name", "any_of", "expect", "required", "reason", "source", "note"}
+_OPTION_KEYS = {"name", "any_of", "expect", "required", "reason", "source", "note",
+                "served_by", "served_by_reason", "served_by_source"}
 _DIFFERS_KEYS = {"list", "symbol", "theirs", "ours", "reason", "source"}
 _NOT_RECOMMENDED_KEYS = {"harm", "asked_by", "source", "note"}
 _SYMBOL_KEYS = {"added", "removed", "replaced_by", "note", "source", "arches", "never_existed"}
@@ -245,6 +255,11 @@ class OptionRule:
     reason: str
     sources: Tuple[str, ...]
     note: str = ""
+    #: other symbols that, all set (y or m), already give what this option is
+    #: for: the rule is then ``ok`` without it (``served_by`` in the TOML)
+    served_by: Tuple[str, ...] = ()
+    served_by_reason: str = ""
+    served_by_sources: Tuple[str, ...] = ()
 
     @property
     def label(self):
@@ -542,10 +557,23 @@ def _load_profile(path, sources):
             raise ProfileError("%s: expect %s" % (where, exc), path=path)
         srcs = _as_tuple(entry["source"], where + " source", path)
         _check_sources(srcs, where, sources, path)
+        served_by = _as_tuple(entry.get("served_by"), where + " served_by", path)
+        served_reason = str(entry.get("served_by_reason", "")).strip()
+        served_sources = _as_tuple(entry.get("served_by_source"), where + " served_by_source", path)
+        if (bool(served_by) != bool(served_reason)) or (bool(served_by) != bool(served_sources)):
+            raise ProfileError("%s: served_by needs served_by_reason and served_by_source"
+                               % where, path=path, hint="say why those symbols do the job "
+                               "and who says so, or drop served_by")
+        for sym in served_by:
+            if not _SYMBOL_RE.match(sym):
+                raise ProfileError("%s: served_by %r is not a symbol name" % (where, sym),
+                                   path=path, hint="write it without CONFIG_, in capitals")
+        _check_sources(served_sources, where + " served_by_source", sources, path)
         prof.options.append(OptionRule(
             profile=name, names=names, expect=expect,
             required=entry.get("required", True), reason=str(entry["reason"]).strip(),
-            sources=srcs, note=str(entry.get("note", ""))))
+            sources=srcs, note=str(entry.get("note", "")), served_by=served_by,
+            served_by_reason=served_reason, served_by_sources=served_sources))
     return prof
 
 
