@@ -293,6 +293,23 @@ def test_differences_name_a_compared_list():
             assert LISTS[diff.list]["profile"] == profile.name, (profile.name, diff.key)
 
 
+def test_loader_refuses_a_difference_without_reason_or_known_list(tmp_path):
+    from rcarkit.errors import ProfileError
+    from test_profiles import PROFILE, make_dir
+    entry = ('\n[[differs_from]]\nlist = "doc"\nsymbol = "PLAIN"\ntheirs = "required"\n'
+             'ours = "optional"\nsource = ["doc"]\n')
+    for sub in ("good", "noreason", "unknown"):
+        (tmp_path / sub).mkdir()
+    good = make_dir(tmp_path / "good", profile=PROFILE + entry + 'reason = "why"\n')
+    assert [d.key for d in load_catalog(str(good)).profile("demo").differs_from] == [
+        ("doc", "PLAIN", "required", "optional")]
+    with pytest.raises(ProfileError, match="has no reason"):
+        load_catalog(str(make_dir(tmp_path / "noreason", profile=PROFILE + entry)))
+    unknown = PROFILE + entry.replace('list = "doc"', 'list = "nowhere"') + 'reason = "why"\n'
+    with pytest.raises(ProfileError, match="not in sources.toml"):
+        load_catalog(str(make_dir(tmp_path / "unknown", profile=unknown)))
+
+
 def agreement_figures(heldout, tmp_path):
     """{list: [rows, rows both judged, disagreeing rows, distinct disagreements]}."""
     catalog = load_catalog()
