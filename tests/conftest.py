@@ -24,6 +24,12 @@ from pathlib import Path
 
 import pytest
 
+# pytest removes old numbered temp dirs with shutil.rmtree, which recurses once
+# per level: a tree left by an interrupted run of the 1,500-level test in
+# tests/test_hostile_node_input.py must not turn the next session's cleanup into
+# a RecursionError (it did in CI).
+sys.setrecursionlimit(max(sys.getrecursionlimit(), 20000))
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 CONFIGS = SHARED / "configs"

@@ -114,3 +114,51 @@ def test_agrees_with_check_config_sh_as_users_run_it(check_config_sh, configs_di
     for option in disagreements:
         # the script did not check it at all (skipped by its uname rule), we did
         assert option not in theirs and option in ours, (option, VERSION_GATED[option])
+
+
+def script_rows(script, config, tmp_path, uname_release):
+    """Every ``- CONFIG_X: ...`` row the script prints, any section: {symbol: enabled}."""
+    env = dict(os.environ, NO_COLOR="1")
+    shim = tmp_path / "bin"
+    shim.mkdir(exist_ok=True)
+    fake = shim / "uname"
+    fake.write_text('#!/bin/sh\nif [ "$1" = "-r" ]; then echo %s; else exec /bin/uname "$@"; fi\n'
+                    % uname_release)
+    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
+    env["PATH"] = "%s:%s" % (shim, env["PATH"])
+    proc = subprocess.run(["bash", str(script), str(config)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    rows = {}
+    for raw in proc.stdout.splitlines():
+        m = LINE.match(ANSI.sub("", raw).strip())
+        if m:
+            rows[m.group(1)] = m.group(2) != "missing"
+    return rows
+
+
+@pytest.mark.parametrize("name", sorted(SHARED_CONFIGS))
+def test_ext3_options_are_judged_as_moby_judges_them(check_config_sh, configs_dir, tmp_path,
+                                                     name):
+    """issue 13 item 3: moby's script checks EXT3_FS_POSIX_ACL/EXT3_FS_SECURITY only
+    when EXT4_USE_FOR_EXT2 is not set (the ext4 driver then serves ext3). Where it
+    skips them, storage's rows must be ok through served_by; where it checks them,
+    the verdicts must be the script's. Debian 10 is the served case."""
+    path = configs_dir / name
+    theirs = script_rows(check_config_sh, path, tmp_path, SHARED_CONFIGS[name])
+    catalog = load_catalog()
+    config = load_config(path)
+    report = check_config(config, [catalog.profile("storage")], catalog)
+    rows = {f.name: f for f in report.findings() if f.name.startswith("EXT3_")}
+    assert set(rows) == {"EXT3_FS_POSIX_ACL", "EXT3_FS_SECURITY"}
+    for option, row in rows.items():
+        if row.status == "obsolete-skipped":   # 6.18+: the aliases are gone
+            continue
+        if option not in theirs:
+            assert row.status == "ok" and row.note.startswith("served by EXT4_USE_FOR_EXT2="), \
+                (option, row.status, row.note)
+        else:
+            assert (row.status == "ok") == theirs[option], (option, row.status)
+            assert "served by" not in row.note
+    if name.startswith("debian10"):
+        assert all(r.status == "ok" and "served by" in r.note for r in rows.values())
+        assert "EXT3_FS_POSIX_ACL" not in theirs

@@ -152,8 +152,32 @@ class KernelConfig:
                 "arch": self.arch, "symbols": len(self.values)}
 
 
+#: Where ``kernel/configs.c`` lands when built as a module (CONFIG_IKCONFIG_PROC=m):
+#: loading it creates /proc/config.gz (Raspberry Pi OS kernels ship it so).
+CONFIGS_MODULE_NAMES = tuple("kernel/kernel/configs.ko" + ext
+                             for ext in ("", ".xz", ".gz", ".zst"))
+
+
+def configs_module(release, root="/"):
+    """The path of the ``configs`` module of kernel ``release`` under ``root``, or None.
+
+    With CONFIG_IKCONFIG_PROC=m, /proc/config.gz exists only after
+    ``modprobe configs``; this finds the module so the error can say so.
+    """
+    base = os.path.join(root, "lib/modules", release)
+    for name in CONFIGS_MODULE_NAMES:
+        path = os.path.join(base, name)
+        if os.path.isfile(path) and not os.path.islink(path):
+            return path
+    return None
+
+
 def default_config_path(release=None, proc_root="/"):
-    """The config of the running kernel: /proc/config.gz, else /boot/config-$(uname -r)."""
+    """The config of the running kernel: /proc/config.gz, else /boot/config-$(uname -r).
+
+    Neither there: :class:`ConfigError`, whose hint says ``modprobe configs``
+    when the kernel has the ``configs`` module (/proc/config.gz appears only
+    once it is loaded)."""
     if release is None:
         release = os.uname().release
     candidates = [os.path.join(proc_root, "proc/config.gz"),
@@ -161,9 +185,13 @@ def default_config_path(release=None, proc_root="/"):
     for path in candidates:
         if os.path.exists(path):
             return path
-    raise ConfigError(
-        "no kernel config found at %s" % " or ".join(candidates),
-        hint="pass the path of a .config, or build the kernel with CONFIG_IKCONFIG_PROC=y")
+    module = configs_module(release, proc_root)
+    if module is not None:
+        hint = ("the kernel builds /proc/config.gz as the module %s: run 'sudo modprobe "
+                "configs' and retry, or pass the path of a .config" % module)
+    else:
+        hint = "pass the path of a .config, or build the kernel with CONFIG_IKCONFIG_PROC=y"
+    raise ConfigError("no kernel config found at %s" % " or ".join(candidates), hint=hint)
 
 
 def parse_config_text(text, source="<memory>", kernel_version=None, kind=None):
@@ -206,6 +234,12 @@ def parse_config_text(text, source="<memory>", kernel_version=None, kind=None):
         if "\x00" in line:
             raise ConfigError("binary data, not a kernel config", path=source, line=lineno,
                               hint="pass a .config, a /proc/config.gz or a kernel image")
+        if not values:
+            # no config line yet: not a kernel config at all (check-node's
+            # default config may be a link to any file), so nothing of it is echoed
+            raise ConfigError("not a kernel config (no CONFIG_ line before this one)",
+                              path=source, line=lineno,
+                              hint="expected 'CONFIG_NAME=value' or '# CONFIG_NAME is not set'")
         raise ConfigError(
             "not a kernel config line: %r" % _clip(line), path=source, line=lineno,
             hint="expected 'CONFIG_NAME=value' or '# CONFIG_NAME is not set'")

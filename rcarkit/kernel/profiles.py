@@ -21,6 +21,20 @@ option name is hard-coded in Python. The directory holds:
         required = true            # false: optional, reported but not fatal
         reason = "kube-proxy cannot create the IPVS virtual server: ..."
         source = ["kubernetes-ipvs-readme"]   # keys of sources.toml, or URLs
+        served_by = ["EXT4_USE_FOR_EXT2", "EXT4_FS_POSIX_ACL"]   # optional
+        served_by_reason = "the ext4 driver mounts ext3 with ext4's ACLs"
+        served_by_source = ["moby-check-config"]
+
+    ``served_by`` names symbols that, all set (``y`` or ``m``), already do
+    what the option is for: the rule is then ``ok`` without it, with a note
+    saying so (``served_by_reason`` and ``served_by_source`` are required
+    with it). It is how an alias or a superseded option is judged the way
+    its upstream checker judges it, without a special case in code.
+
+    ``status = "unmaintained"`` (or ``"deprecated"``) with ``status_note`` and
+    ``status_source`` marks a component upstream no longer maintains (Weave
+    Net): the profile stays checkable, and the profile list, the group title,
+    a report note and the verdict say so.
 
     ``arches`` lists the kernel architectures (``ARCH=`` names, the
     ``arch/`` directories: arm, arm64, x86, riscv, powerpc, s390, mips,
@@ -89,10 +103,15 @@ NOT_RECOMMENDED_FILE = "not-recommended.toml"
 _SYMBOL_RE = re.compile(r"^[A-Z0-9_]+$")
 _PROFILE_KEYS = {"name", "kind", "summary", "description", "aliases", "min_kernel",
                  "min_kernel_reason", "min_kernel_source", "docs", "option",
-                 "arches", "arches_reason", "arches_source"}
+                 "arches", "arches_reason", "arches_source",
+                 "status", "status_note", "status_source"}
+#: upstream states a profile's component may be in (``status``); every one
+#: but "maintained" is shown in the profile list, the group title and the verdict
+COMPONENT_STATUSES = ("maintained", "unmaintained", "deprecated")
 #: kernel ARCH names (arch/ directories) an ``arches`` list may use
 KNOWN_ARCHES = ("arm", "arm64", "x86", "riscv", "powerpc", "s390", "mips", "loongarch")
-_OPTION_KEYS = {"name", "any_of", "expect", "required", "reason", "source", "note"}
+_OPTION_KEYS = {"name", "any_of", "expect", "required", "reason", "source", "note",
+                "served_by", "served_by_reason", "served_by_source"}
 _NOT_RECOMMENDED_KEYS = {"harm", "asked_by", "source", "note"}
 _SYMBOL_KEYS = {"added", "removed", "replaced_by", "note", "source", "arches", "never_existed"}
 
@@ -232,6 +251,11 @@ class OptionRule:
     reason: str
     sources: Tuple[str, ...]
     note: str = ""
+    #: other symbols that, all set (y or m), already give what this option is
+    #: for: the rule is then ``ok`` without it (``served_by`` in the TOML)
+    served_by: Tuple[str, ...] = ()
+    served_by_reason: str = ""
+    served_by_sources: Tuple[str, ...] = ()
 
     @property
     def label(self):
@@ -259,9 +283,19 @@ class Profile:
     arches: Tuple[str, ...] = ()
     arches_reason: str = ""
     arches_sources: Tuple[str, ...] = ()
+    #: the component's upstream state (``status``), with what it means and who says so
+    status: str = "maintained"
+    status_note: str = ""
+    status_sources: Tuple[str, ...] = ()
+
+    @property
+    def caveat(self):
+        """``"weave unmaintained"`` for a component upstream no longer maintains, else ''."""
+        return "" if self.status == "maintained" else "%s %s" % (self.name, self.status)
 
     def to_dict(self):
         return {"name": self.name, "kind": self.kind, "summary": self.summary,
+                "status": self.status, "status_note": self.status_note or None,
                 "aliases": list(self.aliases), "arches": list(self.arches) or None,
                 "min_kernel": str(self.min_kernel) if self.min_kernel else None,
                 "options": len(self.options),
@@ -465,6 +499,16 @@ def _load_profile(path, sources):
         arches_reason=str(data.get("arches_reason", "")),
         arches_sources=_as_tuple(data.get("arches_source"), "arches_source", path),
     )
+    prof.status = str(data.get("status", "maintained"))
+    prof.status_note = " ".join(str(data.get("status_note", "")).split())
+    prof.status_sources = _as_tuple(data.get("status_source"), "status_source", path)
+    if prof.status not in COMPONENT_STATUSES:
+        raise ProfileError("status = %r" % prof.status, path=path,
+                           hint="status is one of %s" % ", ".join(COMPONENT_STATUSES))
+    if prof.status != "maintained" and not (prof.status_note and prof.status_sources):
+        raise ProfileError("status = %r needs status_note and status_source" % prof.status,
+                           path=path, hint="say what it means for users and who says so")
+    _check_sources(prof.status_sources, "status_source", sources, path)
     for arch in prof.arches:
         if arch not in KNOWN_ARCHES:
             raise ProfileError("arches: %r is not a kernel architecture" % arch, path=path,
@@ -511,10 +555,23 @@ def _load_profile(path, sources):
             raise ProfileError("%s: expect %s" % (where, exc), path=path)
         srcs = _as_tuple(entry["source"], where + " source", path)
         _check_sources(srcs, where, sources, path)
+        served_by = _as_tuple(entry.get("served_by"), where + " served_by", path)
+        served_reason = str(entry.get("served_by_reason", "")).strip()
+        served_sources = _as_tuple(entry.get("served_by_source"), where + " served_by_source", path)
+        if (bool(served_by) != bool(served_reason)) or (bool(served_by) != bool(served_sources)):
+            raise ProfileError("%s: served_by needs served_by_reason and served_by_source"
+                               % where, path=path, hint="say why those symbols do the job "
+                               "and who says so, or drop served_by")
+        for sym in served_by:
+            if not _SYMBOL_RE.match(sym):
+                raise ProfileError("%s: served_by %r is not a symbol name" % (where, sym),
+                                   path=path, hint="write it without CONFIG_, in capitals")
+        _check_sources(served_sources, where + " served_by_source", sources, path)
         prof.options.append(OptionRule(
             profile=name, names=names, expect=expect,
             required=entry.get("required", True), reason=str(entry["reason"]).strip(),
-            sources=srcs, note=str(entry.get("note", ""))))
+            sources=srcs, note=str(entry.get("note", "")), served_by=served_by,
+            served_by_reason=served_reason, served_by_sources=served_sources))
     return prof
 
 
