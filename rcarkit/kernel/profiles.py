@@ -31,6 +31,11 @@ option name is hard-coded in Python. The directory holds:
     with it). It is how an alias or a superseded option is judged the way
     its upstream checker judges it, without a special case in code.
 
+    ``status = "unmaintained"`` (or ``"deprecated"``) with ``status_note`` and
+    ``status_source`` marks a component upstream no longer maintains (Weave
+    Net): the profile stays checkable, and the profile list, the group title,
+    a report note and the verdict say so.
+
     ``arches`` lists the kernel architectures (``ARCH=`` names, the
     ``arch/`` directories: arm, arm64, x86, riscv, powerpc, s390, mips,
     loongarch) the component supports; without it every architecture is
@@ -98,7 +103,11 @@ NOT_RECOMMENDED_FILE = "not-recommended.toml"
 _SYMBOL_RE = re.compile(r"^[A-Z0-9_]+$")
 _PROFILE_KEYS = {"name", "kind", "summary", "description", "aliases", "min_kernel",
                  "min_kernel_reason", "min_kernel_source", "docs", "option",
-                 "arches", "arches_reason", "arches_source"}
+                 "arches", "arches_reason", "arches_source",
+                 "status", "status_note", "status_source"}
+#: upstream states a profile's component may be in (``status``); every one
+#: but "maintained" is shown in the profile list, the group title and the verdict
+COMPONENT_STATUSES = ("maintained", "unmaintained", "deprecated")
 #: kernel ARCH names (arch/ directories) an ``arches`` list may use
 KNOWN_ARCHES = ("arm", "arm64", "x86", "riscv", "powerpc", "s390", "mips", "loongarch")
 _OPTION_KEYS = {"name", "any_of", "expect", "required", "reason", "source", "note",
@@ -274,9 +283,19 @@ class Profile:
     arches: Tuple[str, ...] = ()
     arches_reason: str = ""
     arches_sources: Tuple[str, ...] = ()
+    #: the component's upstream state (``status``), with what it means and who says so
+    status: str = "maintained"
+    status_note: str = ""
+    status_sources: Tuple[str, ...] = ()
+
+    @property
+    def caveat(self):
+        """``"weave unmaintained"`` for a component upstream no longer maintains, else ''."""
+        return "" if self.status == "maintained" else "%s %s" % (self.name, self.status)
 
     def to_dict(self):
         return {"name": self.name, "kind": self.kind, "summary": self.summary,
+                "status": self.status, "status_note": self.status_note or None,
                 "aliases": list(self.aliases), "arches": list(self.arches) or None,
                 "min_kernel": str(self.min_kernel) if self.min_kernel else None,
                 "options": len(self.options),
@@ -480,6 +499,16 @@ def _load_profile(path, sources):
         arches_reason=str(data.get("arches_reason", "")),
         arches_sources=_as_tuple(data.get("arches_source"), "arches_source", path),
     )
+    prof.status = str(data.get("status", "maintained"))
+    prof.status_note = " ".join(str(data.get("status_note", "")).split())
+    prof.status_sources = _as_tuple(data.get("status_source"), "status_source", path)
+    if prof.status not in COMPONENT_STATUSES:
+        raise ProfileError("status = %r" % prof.status, path=path,
+                           hint="status is one of %s" % ", ".join(COMPONENT_STATUSES))
+    if prof.status != "maintained" and not (prof.status_note and prof.status_sources):
+        raise ProfileError("status = %r needs status_note and status_source" % prof.status,
+                           path=path, hint="say what it means for users and who says so")
+    _check_sources(prof.status_sources, "status_source", sources, path)
     for arch in prof.arches:
         if arch not in KNOWN_ARCHES:
             raise ProfileError("arches: %r is not a kernel architecture" % arch, path=path,
