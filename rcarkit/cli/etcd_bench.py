@@ -79,8 +79,8 @@ def etcd_bench_cmd(
                                "hand."),
     load: str = typer.Option("auto", "--load", help="etcd: etcd's WAL writer at --write-rate "
                              "plus its backend commits, both p99s judged; saturated: one "
-                             "writer back to back (fio's recipe); auto: etcd when --max-time "
-                             "leaves it time to decide (about 46 s), else saturated."),
+                             "writer back to back (fio's recipe); auto: saturated first, then "
+                             "etcd when its ~53 s fit in a fifth of fio's recipe on that disk."),
     write_rate: float = typer.Option(10.0, "--write-rate", help="Writes/s etcd receives with "
                                      "--load etcd (a few-node control plane: ~1.5 idle; 0 = "
                                      "saturated)."),
