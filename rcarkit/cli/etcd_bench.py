@@ -366,6 +366,9 @@ def render_table(measurements, peer_measurement, rec, kine_measurements=()) -> s
                               else "", m.elapsed, m.stopped_because,
                               _stop_detail(m.stopped_because)),
                            "  samples   ", " " * 12)
+        for n in m.notes:
+            if n.startswith("--load auto:"):  # which measurement and why (bench._measure_auto)
+                lines += _wrap(n, "  load      ", " " * 12)
         if m.stats.count == 0:
             lines += [_wrap(n, "  note      ", " " * 12)[0] for n in m.notes[:1]]
             lines.append("")
