@@ -310,9 +310,15 @@ def read_modinfo(path):
     try:
         elf = ELFFile(io.BytesIO(data))
         section = elf.get_section_by_name(".modinfo")
+        if section is not None and section["sh_flags"] & 0x800:   # SHF_COMPRESSED
+            raise RcarkitError("compressed .modinfo section: not a kernel module", path=path)
         blob = section.data() if section is not None else None
-    except (ELFError, ValueError, OSError) as exc:
-        raise RcarkitError("not an ELF kernel module: %s" % exc, path=path)
+    except RcarkitError:
+        raise
+    except (ELFError, Exception) as exc:  # noqa: B014 - pyelftools raises anything
+        # on crafted headers (OverflowError, struct.error, ...): a damaged file
+        raise RcarkitError("not an ELF kernel module: %s"
+                           % (str(exc)[:80] or type(exc).__name__), path=path)
     if blob is None:
         raise RcarkitError("no .modinfo section: not a kernel module", path=path)
     info = {}
