@@ -15,10 +15,7 @@ on, not from the config it reads. So:
   disagreements allowed, each named below with the reason.
 """
 
-import os
 import re
-import stat
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,13 +24,12 @@ from rcarkit.kernel.check import check_config
 from rcarkit.kernel.config import load_config
 from rcarkit.kernel.profiles import load_catalog
 
-from conftest import CACHE, SHARED_CONFIGS
+from conftest import CACHE, SHARED_CONFIGS, run_check_config_sh
 
 SCRIPT_CANDIDATES = [
     Path("/usr/share/docker.io/contrib/check-config.sh"),
     CACHE / "docker.io" / "usr/share/docker.io/contrib/check-config.sh",
 ]
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LINE = re.compile(r"^- CONFIG_([A-Z0-9_]+): (enabled|enabled \(as module\)|missing)$")
 
 # Options check-config.sh checks only when `uname -r` (not the config) is old
@@ -56,28 +52,18 @@ def check_config_sh():
 
 
 def run_script(script, config, tmp_path, uname_release=None):
-    env = dict(os.environ, NO_COLOR="1")
-    if uname_release is not None:
-        shim = tmp_path / "bin"
-        shim.mkdir(exist_ok=True)
-        fake = shim / "uname"
-        fake.write_text('#!/bin/sh\nif [ "$1" = "-r" ]; then echo %s; else exec /bin/uname "$@"; fi\n'
-                        % uname_release)
-        fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-        env["PATH"] = "%s:%s" % (shim, env["PATH"])
-    proc = subprocess.run(["bash", str(script), str(config)], capture_output=True, text=True,
-                          env=env, timeout=300)
+    stdout = run_check_config_sh(script, config, tmp_path, uname_release)
     verdicts = {}
     section = None
-    for raw in proc.stdout.splitlines():
-        line = ANSI.sub("", raw).rstrip()
+    for raw in stdout.splitlines():
+        line = raw.rstrip()
         if line.endswith(":") and not line.startswith("-"):
             section = line[:-1]
             continue
         m = LINE.match(line)
         if m and section == "Generally Necessary":
             verdicts[m.group(1)] = m.group(2) != "missing"
-    assert verdicts, "no verdicts parsed from check-config.sh:\n" + proc.stdout[:2000]
+    assert verdicts, "no verdicts parsed from check-config.sh:\n" + stdout[:2000]
     return verdicts
 
 
@@ -122,19 +108,10 @@ def test_agrees_with_check_config_sh_as_users_run_it(check_config_sh, configs_di
 
 def script_rows(script, config, tmp_path, uname_release):
     """Every ``- CONFIG_X: ...`` row the script prints, any section: {symbol: enabled}."""
-    env = dict(os.environ, NO_COLOR="1")
-    shim = tmp_path / "bin"
-    shim.mkdir(exist_ok=True)
-    fake = shim / "uname"
-    fake.write_text('#!/bin/sh\nif [ "$1" = "-r" ]; then echo %s; else exec /bin/uname "$@"; fi\n'
-                    % uname_release)
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    env["PATH"] = "%s:%s" % (shim, env["PATH"])
-    proc = subprocess.run(["bash", str(script), str(config)], capture_output=True, text=True,
-                          env=env, timeout=300)
+    stdout = run_check_config_sh(script, config, tmp_path, uname_release)
     rows = {}
-    for raw in proc.stdout.splitlines():
-        m = LINE.match(ANSI.sub("", raw).strip())
+    for raw in stdout.splitlines():
+        m = LINE.match(raw.strip())
         if m:
             rows[m.group(1)] = m.group(2) != "missing"
     return rows

@@ -32,10 +32,7 @@ held-out config shows any more (the disagreement is gone: delete it).
 """
 
 import lzma
-import os
 import re
-import stat
-import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -45,14 +42,13 @@ from rcarkit.kernel.check import check_config
 from rcarkit.kernel.config import load_config
 from rcarkit.kernel.profiles import load_catalog
 
-from conftest import CACHE, CONFIGS
+from conftest import CACHE, CONFIGS, run_check_config_sh
 
 DATA = Path(__file__).resolve().parent / "data" / "upstream"
 VERSIONS = ("6.1", "6.12")
 FLAVOURS = ("amd64_none_amd64", "arm64_none_arm64", "armhf_none_armmp", "armhf_none_armmp-lpae")
 ROOTS = (Path("/usr/src"), CACHE / "linux-config" / "usr" / "src")
 VERDICT_STATUSES = ("ok", "missing", "wrong-value")
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 SCRIPT_LINE = re.compile(r"^\s*- CONFIG_([A-Z0-9_]+): (enabled|enabled \(as module\)|missing)$")
 ARCH_WORDS = {"x86": "x86", "x86_64": "x86", "arm64": "arm64", "arm": "arm"}
 
@@ -131,19 +127,12 @@ def read_symbols(path):
 
 def run_moby_script(config, version, tmp_path):
     """{symbol: (level, set?)} from moby's check-config.sh run on ``config``."""
-    shim = tmp_path / "bin"
-    shim.mkdir(exist_ok=True)
-    fake = shim / "uname"
-    fake.write_text('#!/bin/sh\nif [ "$1" = "-r" ]; then echo %s; else exec /bin/uname "$@"; fi\n'
-                    % version)
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    env = dict(os.environ, NO_COLOR="1", PATH="%s:%s" % (shim, os.environ["PATH"]))
-    proc = subprocess.run(["sh", str(DATA / LISTS["moby-check-config"]["script"]), str(config)],
-                          capture_output=True, text=True, env=env, timeout=300)
+    stdout = run_check_config_sh(DATA / LISTS["moby-check-config"]["script"], config,
+                                 tmp_path, uname_release=version)
     entries = {}
     level = None
-    for raw in proc.stdout.splitlines():
-        line = ANSI.sub("", raw).rstrip()
+    for raw in stdout.splitlines():
+        line = raw.rstrip()
         if line == "Generally Necessary:":
             level = "required"
         elif line == "Optional Features:":
@@ -153,7 +142,7 @@ def run_moby_script(config, version, tmp_path):
         m = SCRIPT_LINE.match(line)
         if m and level and not m.group(1).startswith("LEGACY_VSYSCALL_"):
             entries.setdefault(m.group(1), ((m.group(1),), level, m.group(2) != "missing"))
-    assert entries, "no verdicts parsed from moby check-config.sh:\n" + proc.stdout[:2000]
+    assert entries, "no verdicts parsed from moby check-config.sh:\n" + stdout[:2000]
     return list(entries.values())
 
 
