@@ -258,7 +258,9 @@ def test_every_source_is_cited_and_has_a_url(catalog):
         cited |= set(prof.min_kernel_sources)
         for rule in prof.options:
             cited |= set(rule.sources)
-        cited |= set(prof.arches_sources)
+        cited |= set(prof.arches_sources) | set(prof.status_sources)
+        for rule in prof.options:
+            cited |= set(rule.served_by_sources)
     for hist in catalog.symbols.values():
         cited |= set(hist.sources)
     for item in catalog.not_recommended.values():

@@ -428,10 +428,22 @@ def layer_spec(directory=None, kernel_recipe=DEFAULT_KERNEL_RECIPE, machine_over
                      targets=append_targets(recipe, overrides, custom_overrides))
 
 
+#: The templates a layer is made of (all must be in the templates directory).
+TEMPLATES = ("layer.conf.j2", "README.j2", "COPYING.MIT.j2", "kernel.bbappend.j2")
+
+
 def templates_dir():
     """Where the layer templates are (source tree or installed package data)."""
     env = os.environ.get("RCARKIT_YOCTO_TEMPLATES")
     if env:
+        if not os.path.isdir(env):
+            raise RcarkitError("RCARKIT_YOCTO_TEMPLATES is not a directory", path=env,
+                               hint="point it at a copy of yocto_layer/templates, or unset it")
+        missing = [t for t in TEMPLATES if not os.path.isfile(os.path.join(env, t))]
+        if missing:
+            raise RcarkitError("RCARKIT_YOCTO_TEMPLATES has no %s" % ", ".join(missing),
+                               path=env, hint="point it at a copy of yocto_layer/templates "
+                               "(regular files), or unset it")
         return env
     # this module is rcarkit/<domain>/x.py: the package is one level up
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -631,17 +643,16 @@ def render_layer(plan, report, spec, kernel_src=None):
         layer_dir_hint="<path to>/" + spec.layer_name,
     )
     files = {
-        "conf/layer.conf": env.get_template("layer.conf.j2").render(context),
+        "conf/layer.conf": _render(env, "layer.conf.j2", context),
         "recipes-kernel/linux/files/" + FRAGMENT_NAME: plan.render_cfg(),
-        "README": env.get_template("README.j2").render(context),
-        "COPYING.MIT": env.get_template("COPYING.MIT.j2").render(context),
-        CHECK_CLASS_PATH: env.get_template(CHECK_CLASS + ".bbclass.j2").render(context),
+        "README": _render(env, "README.j2", context),
+        "COPYING.MIT": _render(env, "COPYING.MIT.j2", context),
+        CHECK_CLASS_PATH: _render(env, CHECK_CLASS + ".bbclass.j2", context),
         OELINT_CONSTANTS: oelint_constants(spec),
     }
-    bbappend = env.get_template("kernel.bbappend.j2")
     for target in spec.targets:
         for path, recipe in target.bbappends():
-            files[path] = bbappend.render(dict(
+            files[path] = _render(env, "kernel.bbappend.j2", dict(
                 context, recipe=recipe, target=_target_context(target, spec),
                 bbappend_head=_wrap("%s: add %s (%d kernel options for Kubernetes) to %s, "
                                     "only on machines with the override%s %s%s." % (
@@ -652,6 +663,21 @@ def render_layer(plan, report, spec, kernel_src=None):
                                         + (", ..." if len(target.machines) > 4 else "")
                                         if target.machines else ""), width=78)))
     return files
+
+
+def _render(env, name, context):
+    """Template ``name`` rendered; a broken template (RCARKIT_YOCTO_TEMPLATES
+    may name anyone's copy) is one error naming its file and line."""
+    import jinja2
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise RcarkitError("template does not parse: %s" % exc.message,
+                           path=exc.filename or os.path.join(templates_dir(), name),
+                           line=exc.lineno)
+    except (jinja2.TemplateError, UnicodeDecodeError, OSError) as exc:
+        raise RcarkitError("template cannot be rendered: %s" % exc,
+                           path=os.path.join(templates_dir(), name))
 
 
 def _assignments(target, spec):
