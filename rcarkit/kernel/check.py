@@ -215,6 +215,8 @@ def evaluate_rule(config, catalog, rule):
     if skipped:
         extra = "; ".join("%s: %s" % (s, w) for s, _, w in skipped)
         note = "%s%s" % (note + "; " if note else "", extra)
+    if rule.since:
+        note = "needed since %s %s%s" % (rule.profile, rule.since, "; " + note if note else "")
     return Finding(actual=actual, status=MISSING, note=note, provisional=provisional, **base)
 
 
@@ -265,6 +267,8 @@ def check_config(config, profiles, catalog):
     caveats = []
     for prof in profiles:
         title = "%s: %s" % (prof.name, prof.summary)
+        if prof.covers:
+            title += " (covers %s)" % prof.covers
         if prof.caveat:
             title += " [%s]" % prof.status
             notes.append("%s is %s: %s (%s)" % (
