@@ -13,12 +13,15 @@ The independent side (tests/data/upstream/):
   the config's version) -> ``docker``;
 * kubernetes/system-validators ``DefaultSysSpec`` -> ``k8s-core``;
 * k3s ``contrib/util/check-config.sh`` lists -> ``k3s``;
-* Cilium's system requirements -> ``cilium`` (and its architectures).
+* Cilium's system requirements -> ``cilium`` (and its architectures);
+* calicoctl ``node checksystem``'s module list -> ``calico-iptables``;
+* k0s's sysinfo worker probes -> ``k8s-core``.
 
 A row is one upstream entry or one required rule of the profile on one
 config. It disagrees when
 
-* upstream requires it and the profile does not (optional or absent),
+* upstream requires it and the profile does not (optional, or absent and not
+  a Kconfig dependency of a required rule: kernel-depends.toml ``needs``),
 * the profile requires it and upstream does not (optional or absent), or the
   other way round, on a kernel where the rule applies,
 * upstream lists it and the profile never asks for it because it is harmful
@@ -55,16 +58,21 @@ SCRIPT_LINE = re.compile(r"^\s*- CONFIG_([A-Z0-9_]+): (enabled|enabled \(as modu
 ARCH_WORDS = {"x86": "x86", "x86_64": "x86", "arm64": "arm64", "arm": "arm"}
 
 
-def _lists():
+def _toml(path):
     try:
         import tomllib
     except ImportError:  # pragma: no cover - Python < 3.11
         import tomli as tomllib
-    with open(DATA / "kconfig-lists.toml", "rb") as fh:
+    with open(path, "rb") as fh:
         return tomllib.load(fh)
 
 
+def _lists():
+    return _toml(DATA / "kconfig-lists.toml")
+
+
 LISTS = _lists()
+DEPENDS = _toml(Path(__file__).resolve().parents[1] / "kconfig_profiles" / "kernel-depends.toml")
 
 
 def heldout_paths(every_flavour=False):
@@ -190,6 +198,12 @@ def compare(catalog, list_name, config, version, tmp_path):
         for sym in f.symbols:
             by_symbol.setdefault(sym, f)
     rules = {rule.names: rule for rule in profile.options}
+    # what a required rule cannot be set without (Kconfig "depends on", from
+    # kernel-depends.toml, generated from the kernel tree and tested against it)
+    implied = set()
+    for rule in profile.options:
+        if rule.required and len(rule.names) == 1:
+            implied.update(DEPENDS.get(rule.names[0], {}).get("needs", ()))
     found = []
     rows = judged = 0
     matched_rules = set()
@@ -200,7 +214,7 @@ def compare(catalog, list_name, config, version, tmp_path):
         if finding is None:
             if symbol in catalog.not_recommended:
                 found.append((symbol, level, "not-recommended"))
-            elif level == "required":
+            elif level == "required" and symbol not in implied:
                 found.append((symbol, "required", "absent"))
             continue
         matched_rules.add(tuple(finding.symbols))
