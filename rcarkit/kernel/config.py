@@ -538,9 +538,9 @@ def _from_elf(data, path):
     import io
     try:
         from elftools.elf.elffile import ELFFile
-        from elftools.common.exceptions import ELFError
     except ImportError:  # pragma: no cover - pyelftools is a dependency
         return _from_image(data, path)
+    from rcarkit.safe_read import elf_errors, elf_section_bytes
     try:
         elf = ELFFile(io.BytesIO(data))
         symtab = elf.get_section_by_name(".symtab")
@@ -553,8 +553,9 @@ def _from_elf(data, path):
                 for section in elf.iter_sections():
                     lo = section["sh_addr"]
                     hi = lo + section["sh_size"]
-                    if section["sh_type"] != "SHT_NOBITS" and lo <= addr < hi:
-                        blob = section.data()
+                    blob = elf_section_bytes(section, MAX_IMAGE_BYTES) \
+                        if lo <= addr < hi else None
+                    if blob is not None:
                         # kernel/configs.c: "IKCFG_ST" kernel_config_data: <gzip>
                         # kernel_config_data_end: "IKCFG_ED"
                         chunk = blob[addr - lo:(stop - lo) if stop else None]
@@ -564,13 +565,15 @@ def _from_elf(data, path):
                         if found is not None:
                             return found
         for section in elf.iter_sections():
-            if section["sh_type"] in ("SHT_PROGBITS",):
-                found = _ikconfig_payload(section.data(), path)
+            blob = elf_section_bytes(section, MAX_IMAGE_BYTES) \
+                if section["sh_type"] == "SHT_PROGBITS" else None
+            if blob is not None:
+                found = _ikconfig_payload(blob, path)
                 if found is not None:
                     return found
     except ConfigError:
         raise
-    except (ELFError, ValueError, KeyError, IndexError, OSError) as exc:
+    except elf_errors() as exc:
         raise ConfigError("damaged ELF file: %s" % exc, path=path)
     raise ConfigError("vmlinux without an embedded kernel config", path=path,
                       hint="the kernel needs CONFIG_IKCONFIG=y; or pass the build's .config")

@@ -274,14 +274,14 @@ def read_modinfo(path):
     Repeated keys (``alias``, ``depends`` parts) keep their first value; the
     full list is under ``key + "[]"``.
     """
-    from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
+    from rcarkit.safe_read import elf_errors, elf_section_bytes
     data = read_module_bytes(path)
     try:
         elf = ELFFile(io.BytesIO(data))
         section = elf.get_section_by_name(".modinfo")
-        blob = section.data() if section is not None else None
-    except (ELFError, ValueError, OSError) as exc:
+        blob = elf_section_bytes(section, MAX_MODULE_BYTES) if section is not None else None
+    except elf_errors() as exc:
         raise RcarkitError("not an ELF kernel module: %s" % exc, path=path)
     if blob is None:
         raise RcarkitError("no .modinfo section: not a kernel module", path=path)
