@@ -28,6 +28,7 @@ _STATUS_LABEL = {
     "warning": "warn",
     "unknown": "unknown",
     "unsupported-arch": "NO-ARCH",
+    "undecided": "UNDECIDED",
 }
 
 
@@ -37,9 +38,9 @@ _RED, _YELLOW, _GREEN, _DIM, _RESET = "\033[1;31m", "\033[33m", "\033[32m", "\03
 def _status_color(text):
     """The colour of a status label or matrix cell (capitals = required)."""
     word = text.split("(")[0].rstrip("?")
-    if word in ("MISSING", "WRONG", "NO-ARCH"):
+    if word in ("MISSING", "WRONG", "NO-ARCH", "UNDECIDED"):
         return _RED
-    if word in ("missing", "wrong", "warn", "unknown"):
+    if word in ("missing", "wrong", "warn", "unknown", "undecided"):
         return _YELLOW
     if word == "ok":
         return _GREEN
@@ -154,6 +155,15 @@ def _clip(text, size):
     return text if len(text) <= size else text[:size - 3] + "..."
 
 
+def _short_list(text, size=16):
+    """``arm64,x86,powerpc,s390`` as ``arm64,x86,+2``: a long list (the ARCH row)
+    would widen every padded line of its table; the JSON keeps it whole."""
+    parts = text.split(",")
+    if len(text) <= size or len(parts) < 3:
+        return text
+    return "%s,+%d" % (",".join(parts[:2]), len(parts) - 2)
+
+
 def render_markdown(report, only_missing=False):
     """Markdown that reads as text too: the short columns padded, the reason
     last and not, and each source a numbered reference (``[3]``) to the document's
@@ -172,7 +182,8 @@ def render_markdown(report, only_missing=False):
         table = []
         for f in rows:
             why = f.reason + (" (%s)" % f.note if f.note and f.status != "ok" else "")
-            table.append(["`%s`" % f.name.replace("|", "\\|"), f.expected, f.actual or "-",
+            table.append(["`%s`" % f.name.replace("|", "\\|"), _short_list(f.expected),
+                          f.actual or "-",
                           _label(f), ", ".join(sources.ref(s) for s in f.sources),
                           why.replace("|", "\\|")])
         out += _markdown_table(["option", "expected", "actual", "status", "source", "why"],
@@ -247,7 +258,8 @@ def render(report, fmt="table", only_missing=False, color=False):
 
 _CELL_LABEL = {"ok": "ok", "missing": "missing", "wrong-value": "wrong",
                "obsolete-skipped": "obsolete", "not-applicable-for-version": "n/a-ver",
-               "warning": "warn", "unknown": "unknown", "unsupported-arch": "no-arch"}
+               "warning": "warn", "unknown": "unknown", "unsupported-arch": "no-arch",
+               "undecided": "undecided"}
 
 
 def _cell(finding):

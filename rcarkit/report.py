@@ -14,6 +14,10 @@ Statuses (the JSON ``status`` field):
 ``not-applicable-for-version`` the option does not exist yet in this kernel version
 ``unsupported-arch``           (check-kernel, row ``ARCH``) the profile does not support
                                the config's architecture; required, so NOT READY
+``undecided``                  (check-kernel) the config states no kernel version and the
+                               verdict depends on it: the option exists in part of the
+                               version range its symbols allow; fails (never ok) until
+                               ``--kernel-version`` decides it
 ``warning``                    (check-node) not fatal, but worth a look
 ``unknown``                    (check-node) could not be read
 """
@@ -33,8 +37,9 @@ NOT_YET = "not-applicable-for-version"
 WARNING = "warning"
 UNKNOWN = "unknown"
 UNSUPPORTED_ARCH = "unsupported-arch"
-FAILING = (MISSING, WRONG, UNSUPPORTED_ARCH)
-STATUSES = (OK, MISSING, WRONG, OBSOLETE, NOT_YET, WARNING, UNKNOWN, UNSUPPORTED_ARCH)
+UNDECIDED = "undecided"
+FAILING = (MISSING, WRONG, UNSUPPORTED_ARCH, UNDECIDED)
+STATUSES = (OK, MISSING, WRONG, OBSOLETE, NOT_YET, WARNING, UNKNOWN, UNSUPPORTED_ARCH, UNDECIDED)
 
 
 @dataclass
@@ -84,6 +89,8 @@ class Report:
     #: what a group is, for the verdict ("in 3 profiles"); check-node groups
     #: its findings by area
     group_noun: str = "profile"
+    #: short words the verdict always ends with ("weave unmaintained")
+    caveats: List[str] = field(default_factory=list)
 
     def findings(self):
         for group in self.groups:
@@ -121,11 +128,16 @@ class Report:
         missing_names = set(f.name for f in req if f.status == MISSING)
         arch_rows = [f for f in req if f.status == UNSUPPORTED_ARCH]
         wrong_names = set(f.name for f in req if f.status == WRONG) - missing_names
-        opt = set(f.name for f in self.failing(required=False)) - missing_names - wrong_names
+        undecided_names = set(f.name for f in req if f.status == UNDECIDED) - missing_names \
+            - wrong_names
+        opt = set(f.name for f in self.failing(required=False)) - missing_names - wrong_names \
+            - undecided_names
         missing, wrong = len(missing_names), len(wrong_names)
         counts = (["unsupported on %s" % arch_rows[0].actual] if arch_rows else []) + \
                  (["%d required missing" % missing] if missing else []) + \
-                 (["%d wrong value" % wrong] if wrong else [])
+                 (["%d wrong value" % wrong] if wrong else []) + \
+                 (["%d undecided (version unknown)" % len(undecided_names)]
+                  if undecided_names else [])
         head = ("READY: all %d required checks pass" % total if not req else
                 "NOT READY: " + ", ".join(counts))
         noun = self.group_noun
@@ -137,7 +149,9 @@ class Report:
         provisional = [""] if not self.provisional else ["; provisional (defconfig)",
                                                          "; provisional"]
         # which profiles (or how many) fail matters more than the long wording
-        candidates = [head + w + o + p for w in where for o in optional for p in provisional]
+        caveat = "; " + ", ".join(self.caveats) if self.caveats else ""
+        candidates = [head + w + o + p + caveat for w in where for o in optional
+                      for p in provisional]
         fitting = [c for c in candidates if len(c) <= self.VERDICT_WIDTH]
         return fitting[0] if fitting else min(candidates, key=len)
 

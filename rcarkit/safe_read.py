@@ -204,21 +204,3 @@ def decompress_capped(data, how, limit, error=RcarkitError, path=None):
         raise error("truncated %s data" % how, path=path)
     return bytes(out)
 
-
-def elf_errors():
-    """What pyelftools raises on a damaged or hostile ELF (it has no common
-    base class: a 192-byte file can raise OverflowError from a seek)."""
-    import struct
-    from elftools.common.exceptions import ELFError
-    return (ELFError, ValueError, KeyError, IndexError, OSError, OverflowError, struct.error,
-            AssertionError, TypeError)
-
-
-def elf_section_bytes(section, limit):
-    """The bytes of a pyelftools ``section``, or None when it has none in the
-    file (SHT_NOBITS: pyelftools would allocate its claimed size) or claims
-    more than ``limit`` (a compressed section inflates to the size its own
-    header states, whatever that is)."""
-    if section["sh_type"] == "SHT_NOBITS" or section.data_size > limit:
-        return None
-    return section.data()

@@ -144,6 +144,26 @@ def test_expect():
      "arches needs arches_reason"),
     (lambda p: p.replace('aliases = ["dm"]', 'aliases = ["dm"]\narches_reason = "r"'),
      "without arches"),
+    (lambda p: p.replace('reason = "plain breaks"', 'reason = "plain breaks"\n'
+                         'served_by = ["OTHER"]'), "served_by needs served_by_reason"),
+    (lambda p: p.replace('reason = "plain breaks"', 'reason = "plain breaks"\n'
+                         'served_by_reason = "r"\nserved_by_source = "doc"'),
+     "served_by needs served_by_reason"),
+    (lambda p: p.replace('reason = "plain breaks"', 'reason = "plain breaks"\n'
+                         'served_by = ["OTHER"]\nserved_by_reason = "r"\n'
+                         'served_by_source = "nodoc"'), "not in sources.toml"),
+    (lambda p: p.replace('reason = "plain breaks"', 'reason = "plain breaks"\nsince = "2.0"\n'
+                         'since_source = "doc"'), "since needs the profile's covers"),
+    (lambda p: p.replace('aliases = ["dm"]', 'aliases = ["dm"]\ncovers = "demo 1 to 2"\n'
+                         'covers_source = "doc"').replace(
+        'reason = "plain breaks"', 'reason = "plain breaks"\nsince = "two"\n'
+        'since_source = "doc"'), "not a release number"),
+    (lambda p: p.replace('aliases = ["dm"]', 'aliases = ["dm"]\ncovers = "demo 1 to 2"'),
+     "covers and covers_source go together"),
+    (lambda p: p.replace('aliases = ["dm"]', 'aliases = ["dm"]\nstatus = "dead"'),
+     "status is one of"),
+    (lambda p: p.replace('aliases = ["dm"]', 'aliases = ["dm"]\nstatus = "unmaintained"'),
+     "needs status_note and status_source"),
 ])
 def test_profile_errors_name_file_and_fix(tmp_path, mutate, needle):
     d = make_dir(tmp_path, profile=mutate(PROFILE))
@@ -205,3 +225,24 @@ def test_arches_row(tmp_path, header, status, exit_code):
     if status == "unsupported-arch":
         assert report.verdict().startswith("NOT READY: unsupported on arm")
     assert catalog.profile("demo").to_dict()["arches"] == ["arm64", "x86"]
+
+
+SERVED_PROFILE = PROFILE.replace('reason = "plain breaks"', 'reason = "plain breaks"\n'
+                                 'served_by = ["ALIAS_HOST", "ALIAS_FEATURE"]\n'
+                                 'served_by_reason = "the host driver does it"\n'
+                                 'served_by_source = "doc"')
+
+
+@pytest.mark.parametrize("extra,status", [
+    ("CONFIG_ALIAS_HOST=y\nCONFIG_ALIAS_FEATURE=m\n", "ok"),
+    ("CONFIG_ALIAS_HOST=y\n# CONFIG_ALIAS_FEATURE is not set\n", "missing"),
+    ("CONFIG_ALIAS_FEATURE=y\n", "missing"),
+    ("CONFIG_PLAIN=y\n", "ok"),
+])
+def test_served_by_needs_every_serving_symbol(tmp_path, extra, status):
+    catalog = load_catalog(str(make_dir(tmp_path, profile=SERVED_PROFILE)))
+    config = parse_config_text("CONFIG_NEW_OPT=y\nCONFIG_BITS=12\n" + extra, source="t.config")
+    rows = {f.name: f for f in check_config(config, [catalog.profile("demo")], catalog).findings()}
+    assert rows["PLAIN"].status == status
+    assert ("served by ALIAS_HOST=y" in rows["PLAIN"].note) == (status == "ok" and
+                                                                  "PLAIN" not in extra)

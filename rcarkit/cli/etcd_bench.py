@@ -79,8 +79,8 @@ def etcd_bench_cmd(
                                "hand."),
     load: str = typer.Option("auto", "--load", help="etcd: etcd's WAL writer at --write-rate "
                              "plus its backend commits, both p99s judged; saturated: one "
-                             "writer back to back (fio's recipe); auto: etcd when --max-time "
-                             "leaves it time to decide (about 46 s), else saturated."),
+                             "writer back to back (fio's recipe); auto: saturated first, then "
+                             "etcd when its ~53 s fit in a fifth of fio's recipe on that disk."),
     write_rate: float = typer.Option(10.0, "--write-rate", help="Writes/s etcd receives with "
                                      "--load etcd (a few-node control plane: ~1.5 idle; 0 = "
                                      "saturated)."),
@@ -366,6 +366,9 @@ def render_table(measurements, peer_measurement, rec, kine_measurements=()) -> s
                               else "", m.elapsed, m.stopped_because,
                               _stop_detail(m.stopped_because)),
                            "  samples   ", " " * 12)
+        for n in m.notes:
+            if n.startswith("--load auto:"):  # which measurement and why (bench._measure_auto)
+                lines += _wrap(n, "  load      ", " " * 12)
         if m.stats.count == 0:
             lines += [_wrap(n, "  note      ", " " * 12)[0] for n in m.notes[:1]]
             lines.append("")

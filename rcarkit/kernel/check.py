@@ -19,15 +19,24 @@ How one rule is judged (``OptionRule`` against ``KernelConfig``):
    A symbol written in the config (set or ``is not set``) exists. Otherwise the
    version history in ``kernel-symbols.toml`` decides: before ``added`` it is
    ``not-applicable-for-version``, from ``removed`` on it is
-   ``obsolete-skipped``. With no kernel version known, the newest kernel is
-   assumed and a note says so.
+   ``obsolete-skipped``. With no kernel version known (a config without its
+   header), the version range is inferred from the symbols of
+   ``kernel-symbols.toml`` the config has (:func:`infer_version_range`: a
+   symbol written in the config exists in that kernel, so the kernel is at
+   least its ``added`` and older than its ``removed``; a symbol the config
+   lacks proves nothing, because a full config omits symbols whose
+   dependencies are off). A symbol that exists in part of that range is
+   ``undecided``: the row fails (never ``ok``) and ``--kernel-version``
+   decides it.
 2. A rule with ``any_of`` is ``ok`` when any existing alternative satisfies it.
-3. Otherwise the value decides: absent or ``n`` is ``missing``, a present value
+3. A rule whose ``served_by`` symbols are all set (``y``/``m``) is ``ok``
+   without its own symbol; the note names them and why they serve.
+4. Otherwise the value decides: absent or ``n`` is ``missing``, a present value
    that does not satisfy ``expect`` (``m`` where ``y`` is needed, a too-small
    number) is ``wrong-value``.
-4. A profile's ``min_kernel`` adds a ``KERNEL_VERSION`` row that fails when
+5. A profile's ``min_kernel`` adds a ``KERNEL_VERSION`` row that fails when
    the kernel is older.
-5. A profile's ``arches`` adds an ``ARCH`` row: ``unsupported-arch`` (required,
+6. A profile's ``arches`` adds an ``ARCH`` row: ``unsupported-arch`` (required,
    exit 1) when the config's architecture is not listed, ``unknown`` (not
    fatal, with a note) when the config does not say its architecture.
 
@@ -36,7 +45,7 @@ is marked ``provisional``.
 """
 
 from rcarkit.report import (Finding, Group, Report, OK, MISSING, WRONG, OBSOLETE, NOT_YET,
-                            UNKNOWN, UNSUPPORTED_ARCH)
+                            UNKNOWN, UNSUPPORTED_ARCH, UNDECIDED)
 
 
 def select_profiles(catalog, names=None, cni=None, runtime=None, proxy_mode=None, all_profiles=False):
@@ -65,16 +74,92 @@ def select_profiles(catalog, names=None, cni=None, runtime=None, proxy_mode=None
     return unique
 
 
+class VersionRange:
+    """The kernel versions a header-less config can be: ``low <= v < high``
+    (None: unbounded), with the symbols that bound it."""
+
+    def __init__(self, low=None, high=None, low_by=None, high_by=None, conflict=""):
+        self.low, self.high = low, high
+        self.low_by, self.high_by = low_by, high_by
+        #: the symbols contradict each other (a hand-merged config): nothing is inferred
+        self.conflict = conflict
+
+    def describe(self):
+        if self.conflict:
+            return "unknown (%s)" % self.conflict
+        if self.low is None and self.high is None:
+            return "unknown (no versioned symbol in the config)"
+        parts = []
+        if self.low is not None:
+            parts.append(">= %s (has %s)" % (self.low, self.low_by))
+        if self.high is not None:
+            parts.append("< %s (has %s)" % (self.high, self.high_by))
+        return ", ".join(parts)
+
+    def exists(self, hist):
+        """True/False when ``hist``'s symbol exists in every/no version of the
+        range, None when that depends on where in the range the kernel is."""
+        if hist.never_existed:
+            return False
+        low, high = self.low, self.high
+        if (hist.added is not None and high is not None and high <= hist.added) or \
+                (hist.removed is not None and low is not None and low >= hist.removed):
+            return False
+        if (hist.added is None or (low is not None and low >= hist.added)) and \
+                (hist.removed is None or (high is not None and high <= hist.removed)):
+            return True
+        return None
+
+    def to_dict(self):
+        return {"min": str(self.low) if self.low else None, "min_by": self.low_by,
+                "below": str(self.high) if self.high else None, "below_by": self.high_by,
+                "conflict": self.conflict or None}
+
+
+def infer_version_range(config, catalog):
+    """The :class:`VersionRange` the symbols ``config`` has allow (kernel-symbols.toml)."""
+    low = high = low_by = high_by = None
+    for hist in catalog.symbols.values():
+        if hist.never_existed or config.get(hist.name) is None:
+            continue
+        if hist.added is not None and (low is None or hist.added > low):
+            low, low_by = hist.added, hist.name
+        if hist.removed is not None and (high is None or hist.removed < high):
+            high, high_by = hist.removed, hist.name
+    if low is not None and high is not None and low >= high:
+        return VersionRange(conflict="%s (added in %s) and %s (removed in %s) never coexisted"
+                            % (low_by, low, high_by, high))
+    return VersionRange(low, high, low_by, high_by)
+
+
+def version_range(config, catalog):
+    """The inferred range of a config without a version (cached on the config), else None."""
+    if config.version is not None:
+        return None
+    cached = getattr(config, "_version_range", None)
+    if cached is None:
+        cached = infer_version_range(config, catalog)
+        config._version_range = cached
+    return cached
+
+
 def symbol_status(config, catalog, symbol):
-    """Whether ``symbol`` exists in the checked kernel: (status or None, history note)."""
+    """Whether ``symbol`` exists in the checked kernel: (status or None, history note).
+
+    ``UNDECIDED`` when the config has no version and the symbol exists in
+    only part of the inferred :class:`VersionRange`.
+    """
     if config.get(symbol) is not None:
         return None, ""
     hist = catalog.history(symbol)
     if hist is None:
         return None, ""
     exists = hist.exists_in(config.version)
-    if exists is None:  # unknown version: assume the newest kernel
-        exists = hist.removed is None
+    if exists is None:  # unknown version: the range the config's symbols allow
+        exists = version_range(config, catalog).exists(hist)
+        if exists is None:
+            return UNDECIDED, "%s; kernel version unknown (%s)" % (
+                hist.describe(), version_range(config, catalog).describe())
     if exists:
         return None, ""
     if hist.never_existed or (hist.removed is not None and
@@ -98,7 +183,8 @@ def evaluate_rule(config, catalog, rule):
                 required=rule.required, reason=rule.reason, sources=sources,
                 symbols=rule.names, settable=tuple(alive))
     if not alive:
-        sym, status, why = skipped[0]
+        # an undecided alternative decides the row: it may exist and be missing
+        status = next((st for _, st, _ in skipped if st == UNDECIDED), skipped[0][1])
         note = "; ".join("%s: %s" % (s, w) for s, _, w in skipped)
         return Finding(actual=None, status=status, note=note, **base)
     present_wrong = None
@@ -111,6 +197,14 @@ def evaluate_rule(config, catalog, rule):
             return Finding(actual=actual, status=OK, note=note, **dict(base, name=rule.label))
         if actual not in (None, "n") and present_wrong is None:
             present_wrong = (sym, actual)
+    if rule.served_by and all(config.get(s) in ("y", "m") for s in rule.served_by):
+        note = "served by %s: %s" % (
+            ", ".join("%s=%s" % (s, config.get(s)) for s in rule.served_by),
+            rule.served_by_reason)
+        served_sources = tuple(catalog.source(k).to_dict() for k in rule.served_by_sources
+                               if k not in rule.sources)
+        return Finding(actual=config.get(alive[0]), status=OK, note=note,
+                       **dict(base, sources=sources + served_sources))
     if present_wrong is not None:
         sym, actual = present_wrong
         shown = actual if not rule.is_any_of else "%s=%s" % (sym, actual)
@@ -121,6 +215,8 @@ def evaluate_rule(config, catalog, rule):
     if skipped:
         extra = "; ".join("%s: %s" % (s, w) for s, _, w in skipped)
         note = "%s%s" % (note + "; " if note else "", extra)
+    if rule.since:
+        note = "needed since %s %s%s" % (rule.profile, rule.since, "; " + note if note else "")
     return Finding(actual=actual, status=MISSING, note=note, provisional=provisional, **base)
 
 
@@ -132,8 +228,14 @@ def evaluate_min_kernel(config, catalog, profile):
     status = OK if version is not None and version >= profile.min_kernel else WRONG
     note = ""
     if version is None:
-        status = MISSING
-        note = "kernel version unknown; pass --kernel-version"
+        vrange = version_range(config, catalog)
+        if vrange.low is not None and vrange.low >= profile.min_kernel:
+            status = OK
+        elif vrange.high is not None and vrange.high <= profile.min_kernel:
+            status = WRONG
+        else:
+            status = UNDECIDED
+        note = "kernel version unknown (%s); pass --kernel-version" % vrange.describe()
     return Finding(group=profile.name, name="KERNEL_VERSION", expected=">= %s" % (profile.min_kernel,),
                    actual=str(version) if version else None, status=status, required=True,
                    reason=profile.min_kernel_reason, sources=sources, note=note,
@@ -145,12 +247,14 @@ def evaluate_arch(config, catalog, profile):
     if not profile.arches:
         return None
     sources = tuple(catalog.source(k).to_dict() for k in profile.arches_sources)
+    supported = ", ".join(profile.arches)
     if config.arch is None:
         status, note = UNKNOWN, "architecture unknown (no header, no ARM64/X86/ARM symbol)"
     elif config.arch in profile.arches:
         status, note = OK, ""
     else:
-        status, note = UNSUPPORTED_ARCH, "%s does not support %s" % (profile.name, config.arch)
+        status, note = UNSUPPORTED_ARCH, "%s does not support %s (only %s)" % (
+            profile.name, config.arch, supported)
     return Finding(group=profile.name, name="ARCH", expected=",".join(profile.arches),
                    actual=config.arch, status=status, required=True,
                    reason=profile.arches_reason, sources=sources, note=note)
@@ -159,8 +263,19 @@ def evaluate_arch(config, catalog, profile):
 def check_config(config, profiles, catalog):
     """Diff ``config`` (a KernelConfig) against ``profiles``; returns a Report."""
     groups = []
+    notes = []
+    caveats = []
     for prof in profiles:
-        group = Group(name=prof.name, title="%s: %s" % (prof.name, prof.summary),
+        title = "%s: %s" % (prof.name, prof.summary)
+        if prof.covers:
+            title += " (covers %s)" % prof.covers
+        if prof.caveat:
+            title += " [%s]" % prof.status
+            notes.append("%s is %s: %s (%s)" % (
+                prof.name, prof.status, prof.status_note,
+                ", ".join(catalog.source(k).url or k for k in prof.status_sources)))
+            caveats.append(prof.caveat)
+        group = Group(name=prof.name, title=title,
                       info={"kind": prof.kind,
                             "min_kernel": str(prof.min_kernel) if prof.min_kernel else None})
         for row in (evaluate_arch(config, catalog, prof),
@@ -170,10 +285,11 @@ def check_config(config, profiles, catalog):
         for rule in prof.options:
             group.findings.append(evaluate_rule(config, catalog, rule))
         groups.append(group)
-    notes = []
-    if config.version is None:
-        notes.append("kernel version unknown (no header in %s): assumed the newest kernel; "
-                     "pass --kernel-version for exact results" % config.source)
+    vrange = version_range(config, catalog)
+    if vrange is not None:
+        notes.append("kernel version unknown (no header in %s); its symbols say: %s; rows "
+                     "that depend on the version are undecided: pass --kernel-version"
+                     % (config.source, vrange.describe()))
     header = getattr(config, "header_version", None)
     if header is not None and config.version is not None and tuple(header) != tuple(config.version):
         notes.append("checked as Linux %s (--kernel-version), although the header of %s "
@@ -190,12 +306,15 @@ def check_config(config, profiles, catalog):
     version = str(config.version) if config.version else None
     subject = {"config": config.to_dict(), "kernel_version": version, "arch": config.arch,
                "profiles": [p.name for p in profiles]}
+    if vrange is not None:
+        subject["kernel_version_range"] = vrange.to_dict()
     line = "%s: Linux %s %s, %s, %d symbols" % (
-        config.source, version or "(version unknown)", config.arch or "(arch unknown)",
+        config.source, version or ("(version unknown: %s)" % vrange.describe()),
+        config.arch or "(arch unknown)",
         config.kind if config.origin == "text" else "%s from %s" % (config.kind, config.origin),
         len(config))
     return Report(command="check-kernel", subject=subject, groups=groups, notes=notes,
-                  subject_line=line)
+                  subject_line=line, caveats=caveats)
 
 
 def missing_symbols(report):

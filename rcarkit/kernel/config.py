@@ -152,8 +152,32 @@ class KernelConfig:
                 "arch": self.arch, "symbols": len(self.values)}
 
 
+#: Where ``kernel/configs.c`` lands when built as a module (CONFIG_IKCONFIG_PROC=m):
+#: loading it creates /proc/config.gz (Raspberry Pi OS kernels ship it so).
+CONFIGS_MODULE_NAMES = tuple("kernel/kernel/configs.ko" + ext
+                             for ext in ("", ".xz", ".gz", ".zst"))
+
+
+def configs_module(release, root="/"):
+    """The path of the ``configs`` module of kernel ``release`` under ``root``, or None.
+
+    With CONFIG_IKCONFIG_PROC=m, /proc/config.gz exists only after
+    ``modprobe configs``; this finds the module so the error can say so.
+    """
+    base = os.path.join(root, "lib/modules", release)
+    for name in CONFIGS_MODULE_NAMES:
+        path = os.path.join(base, name)
+        if os.path.isfile(path) and not os.path.islink(path):
+            return path
+    return None
+
+
 def default_config_path(release=None, proc_root="/"):
-    """The config of the running kernel: /proc/config.gz, else /boot/config-$(uname -r)."""
+    """The config of the running kernel: /proc/config.gz, else /boot/config-$(uname -r).
+
+    Neither there: :class:`ConfigError`, whose hint says ``modprobe configs``
+    when the kernel has the ``configs`` module (/proc/config.gz appears only
+    once it is loaded)."""
     if release is None:
         release = os.uname().release
     candidates = [os.path.join(proc_root, "proc/config.gz"),
@@ -161,9 +185,13 @@ def default_config_path(release=None, proc_root="/"):
     for path in candidates:
         if os.path.exists(path):
             return path
-    raise ConfigError(
-        "no kernel config found at %s" % " or ".join(candidates),
-        hint="pass the path of a .config, or build the kernel with CONFIG_IKCONFIG_PROC=y")
+    module = configs_module(release, proc_root)
+    if module is not None:
+        hint = ("the kernel builds /proc/config.gz as the module %s: run 'sudo modprobe "
+                "configs' and retry, or pass the path of a .config" % module)
+    else:
+        hint = "pass the path of a .config, or build the kernel with CONFIG_IKCONFIG_PROC=y"
+    raise ConfigError("no kernel config found at %s" % " or ".join(candidates), hint=hint)
 
 
 def parse_config_text(text, source="<memory>", kernel_version=None, kind=None):
@@ -206,6 +234,12 @@ def parse_config_text(text, source="<memory>", kernel_version=None, kind=None):
         if "\x00" in line:
             raise ConfigError("binary data, not a kernel config", path=source, line=lineno,
                               hint="pass a .config, a /proc/config.gz or a kernel image")
+        if not values:
+            # no config line yet: not a kernel config at all (check-node's
+            # default config may be a link to any file), so nothing of it is echoed
+            raise ConfigError("not a kernel config (no CONFIG_ line before this one)",
+                              path=source, line=lineno,
+                              hint="expected 'CONFIG_NAME=value' or '# CONFIG_NAME is not set'")
         raise ConfigError(
             "not a kernel config line: %r" % _clip(line), path=source, line=lineno,
             hint="expected 'CONFIG_NAME=value' or '# CONFIG_NAME is not set'")
@@ -538,9 +572,9 @@ def _from_elf(data, path):
     import io
     try:
         from elftools.elf.elffile import ELFFile
+        from elftools.common.exceptions import ELFError
     except ImportError:  # pragma: no cover - pyelftools is a dependency
         return _from_image(data, path)
-    from rcarkit.safe_read import elf_errors, elf_section_bytes
     try:
         elf = ELFFile(io.BytesIO(data))
         symtab = elf.get_section_by_name(".symtab")
@@ -553,9 +587,9 @@ def _from_elf(data, path):
                 for section in elf.iter_sections():
                     lo = section["sh_addr"]
                     hi = lo + section["sh_size"]
-                    blob = elf_section_bytes(section, MAX_IMAGE_BYTES) \
-                        if lo <= addr < hi else None
-                    if blob is not None:
+                    if section["sh_type"] != "SHT_NOBITS" and lo <= addr < hi \
+                            and not section["sh_flags"] & 0x800:
+                        blob = section.data()
                         # kernel/configs.c: "IKCFG_ST" kernel_config_data: <gzip>
                         # kernel_config_data_end: "IKCFG_ED"
                         chunk = blob[addr - lo:(stop - lo) if stop else None]
@@ -565,15 +599,20 @@ def _from_elf(data, path):
                         if found is not None:
                             return found
         for section in elf.iter_sections():
-            blob = elf_section_bytes(section, MAX_IMAGE_BYTES) \
-                if section["sh_type"] == "SHT_PROGBITS" else None
-            if blob is not None:
-                found = _ikconfig_payload(blob, path)
+            # SHF_COMPRESSED (0x800): pyelftools would inflate it whole, uncapped;
+            # the kernel never compresses the section holding kernel_config_data
+            if section["sh_type"] in ("SHT_PROGBITS",) and not section["sh_flags"] & 0x800:
+                found = _ikconfig_payload(section.data(), path)
                 if found is not None:
                     return found
     except ConfigError:
         raise
-    except elf_errors() as exc:
-        raise ConfigError("damaged ELF file: %s" % exc, path=path)
+    except RecursionError:
+        raise ConfigError("damaged ELF file: structures nested too deeply", path=path)
+    except (ELFError, Exception) as exc:  # noqa: B014 - pyelftools raises anything
+        # on crafted headers: OverflowError (a size past ssize_t), struct.error,
+        # AssertionError, TypeError, ... all mean a damaged file, never a traceback
+        raise ConfigError("damaged ELF file: %s" % (_clip(str(exc)) or type(exc).__name__),
+                          path=path)
     raise ConfigError("vmlinux without an embedded kernel config", path=path,
                       hint="the kernel needs CONFIG_IKCONFIG=y; or pass the build's .config")
