@@ -203,4 +203,3 @@ def decompress_capped(data, how, limit, error=RcarkitError, path=None):
     if status["end"] != "eof":
         raise error("truncated %s data" % how, path=path)
     return bytes(out)
-
