@@ -118,16 +118,18 @@ def measured(tmp_path, *args, **kw):
 
 @pytest.fixture(scope="module", autouse=True)
 def summary(request):
+    """Print the suite's totals at the end (past pytest's output capture)."""
     yield
     total = sum(STATS["examples"].values())
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and total:
-        reporter.write_line("fuzz: %d examples (%s); %d subprocess runs, max VmHWM %.1f MB; "
-                            "%.0f s wall, %.0f s CPU" % (
-                                total, ", ".join("%s %d" % kv for kv in
-                                                 STATS["examples"].items()),
-                                STATS["subprocess_runs"], STATS["max_hwm_kb"] / 1024,
-                                sum(STATS["seconds"].values()), sum(STATS["cpu"].values())))
+    if not total:
+        return
+    line = ("fuzz: %d examples (%s); %d subprocess runs, max VmHWM %.1f MB; %.0f s wall, "
+            "%.0f s CPU" % (total, ", ".join("%s %d" % kv for kv in STATS["examples"].items()),
+                            STATS["subprocess_runs"], STATS["max_hwm_kb"] / 1024,
+                            sum(STATS["seconds"].values()), sum(STATS["cpu"].values())))
+    capman = request.config.pluginmanager.getplugin("capturemanager")
+    with capman.global_and_fixture_disabled():
+        print("\n" + line)
 
 
 @pytest.fixture
