@@ -32,6 +32,7 @@ prints its totals (examples, subprocess runs, the largest VmHWM) at the end.
 A bug the fuzzer found is kept as an explicit ``@example``.
 """
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -359,7 +360,11 @@ def _manifest_case(layer, victim, out):
             target.mkdir()
         else:
             target.write_bytes(manifest)
-    return prepare, files
+    before = tree_digest(victim)
+
+    def victim_unchanged():
+        assert tree_digest(victim) == before
+    return prepare, files, victim_unchanged
 
 
 MANIFEST_SPECIAL = st.sampled_from([None] * 12 + ["fifo", "link", "dev-zero", "dir"])
@@ -373,10 +378,8 @@ def test_fuzz_manifests(victim, layer, scratch):
     from rcarkit.errors import RcarkitError
     from rcarkit.files import GeneratedTree
     count = Count("manifest")
-    tmp_path = scratch
-    out = tmp_path / "out"
-    prepare, files = _manifest_case(layer, victim, out)
-    before = tree_digest(victim)
+    out = scratch / "out"
+    prepare, files, victim_unchanged = _manifest_case(layer, victim, out)
 
     @fuzz_settings(N_MANIFEST)
     @given(SEEDS, st.sampled_from(MANIFEST_KINDS), MANIFEST_SPECIAL, st.booleans(),
@@ -391,8 +394,8 @@ def test_fuzz_manifests(victim, layer, scratch):
             GeneratedTree(str(out), force=force).write(wanted, prune=True)
         except RcarkitError:
             pass
-        assert tree_digest(victim) == before
-        assert sorted(os.listdir(str(tmp_path))) == ["out"]
+        victim_unchanged()
+        assert sorted(os.listdir(str(scratch))) == ["out"]
 
     run()
     count.done(N_MANIFEST)
@@ -401,10 +404,8 @@ def test_fuzz_manifests(victim, layer, scratch):
 def test_fuzz_manifests_cli(cli, victim, layer, scratch):
     """The same through ``yocto-layer`` and ``check-kernel --emit-layer`` in process."""
     count = Count("manifest-cli")
-    tmp_path = scratch
-    out = tmp_path / "out"
-    prepare, files = _manifest_case(layer, victim, out)
-    before = tree_digest(victim)
+    out = scratch / "out"
+    prepare, _, victim_unchanged = _manifest_case(layer, victim, out)
 
     @fuzz_settings(N_MANIFEST_CLI)
     @given(SEEDS, st.sampled_from(MANIFEST_KINDS), MANIFEST_SPECIAL, st.booleans(),
@@ -417,7 +418,7 @@ def test_fuzz_manifests_cli(cli, victim, layer, scratch):
         else:
             args = ["check-kernel", CFG, "--emit-layer", out]
         check_exit(cli(*(args + (["--force"] if force else [])), timeout=60))
-        assert tree_digest(victim) == before
+        victim_unchanged()
 
     run()
     count.done(N_MANIFEST_CLI)
@@ -426,8 +427,7 @@ def test_fuzz_manifests_cli(cli, victim, layer, scratch):
 def test_fuzz_manifests_subprocess(victim, layer, tmp_path):
     count = Count("manifest-subprocess")
     out = tmp_path / "out"
-    prepare, files = _manifest_case(layer, victim, out)
-    before = tree_digest(victim)
+    prepare, _, victim_unchanged = _manifest_case(layer, victim, out)
 
     @fuzz_settings(P_MANIFEST)
     @given(SEEDS, st.sampled_from(MANIFEST_KINDS), MANIFEST_SPECIAL)
@@ -435,7 +435,7 @@ def test_fuzz_manifests_subprocess(victim, layer, tmp_path):
         count()
         prepare(rnd, kind, special)
         measured(tmp_path, "yocto-layer", CFG, "-o", out)
-        assert tree_digest(victim) == before
+        victim_unchanged()
 
     run()
     count.done(P_MANIFEST)
@@ -507,53 +507,52 @@ def _forget_caches():
     fragment._DEPENDS_CACHE.clear()
 
 
-def test_fuzz_profile_tomls(cli, tmp_path, small_config, parsed_profiles, node_board):
+def _profiles_copy(tmp_path):
+    """A --profiles-dir copy of kconfig_profiles/ and an output directory."""
+    pdir = tmp_path / "profiles"
+    shutil.copytree(str(REPO / "kconfig_profiles"), str(pdir))
+    out = tmp_path / "out"
+    out.mkdir()
+    return pdir, out
+
+
+@contextlib.contextmanager
+def _mutated_toml(pdir, name, kind, rnd, parsed):
+    """``pdir/name`` replaced for the block, then put back."""
+    _install(pdir, name, _toml_case(rnd, name, kind, parsed))
+    _forget_caches()
+    try:
+        yield
+    finally:
+        _install(pdir, name, (REPO / "kconfig_profiles" / name).read_bytes())
+        _forget_caches()
+
+
+@pytest.mark.parametrize("mode", ["in-process", "subprocess"])
+def test_fuzz_profile_tomls(mode, cli, tmp_path, small_config, parsed_profiles, node_board):
     """Each TOML of a --profiles-dir copy mutated: check-kernel (and
     --emit-fragment for kernel-depends.toml, check-node for kernel-modules.toml)."""
-    count = Count("profiles")
-    pdir = tmp_path / "profiles"
-    shutil.copytree(str(REPO / "kconfig_profiles"), str(pdir))
-    out = tmp_path / "out"
-    out.mkdir()
-    board = node_board[0]
+    if mode == "in-process":
+        n, count = N_PROFILES, Count("profiles")
 
-    @fuzz_settings(N_PROFILES)
+        def one(*args):
+            check_exit(cli(*args))
+    else:
+        n, count = P_PROFILES, Count("profiles-subprocess")
+
+        def one(*args):
+            measured(tmp_path, *args)
+    pdir, out = _profiles_copy(tmp_path)
+
+    @fuzz_settings(n)
     @given(st.sampled_from(PROFILE_FILES), st.sampled_from(TOML_KINDS), SEEDS)
     def run(name, kind, rnd):
         count()
-        content = _toml_case(rnd, name, kind, parsed_profiles)
-        _install(pdir, name, content)
-        _forget_caches()
-        try:
-            check_exit(cli(*_profile_args(name, pdir, small_config, out, board)))
-        finally:
-            _install(pdir, name, (REPO / "kconfig_profiles" / name).read_bytes())
-            _forget_caches()
+        with _mutated_toml(pdir, name, kind, rnd, parsed_profiles):
+            one(*_profile_args(name, pdir, small_config, out, node_board[0]))
 
     run()
-    count.done(N_PROFILES)
-
-
-def test_fuzz_profile_tomls_subprocess(tmp_path, small_config, parsed_profiles, node_board):
-    count = Count("profiles-subprocess")
-    pdir = tmp_path / "profiles"
-    shutil.copytree(str(REPO / "kconfig_profiles"), str(pdir))
-    out = tmp_path / "out"
-    out.mkdir()
-
-    @fuzz_settings(P_PROFILES)
-    @given(st.sampled_from(PROFILE_FILES), st.sampled_from(TOML_KINDS), SEEDS)
-    def run(name, kind, rnd):
-        count()
-        content = _toml_case(rnd, name, kind, parsed_profiles)
-        _install(pdir, name, content)
-        try:
-            measured(tmp_path, *_profile_args(name, pdir, small_config, out, node_board[0]))
-        finally:
-            _install(pdir, name, (REPO / "kconfig_profiles" / name).read_bytes())
-
-    run()
-    count.done(P_PROFILES)
+    count.done(n)
 
 
 # -- check-node roots -------------------------------------------------------------
