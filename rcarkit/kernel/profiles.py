@@ -348,7 +348,8 @@ class Profile:
                 "aliases": list(self.aliases), "arches": list(self.arches) or None,
                 "min_kernel": str(self.min_kernel) if self.min_kernel else None,
                 "options": len(self.options),
-                "required": sum(1 for o in self.options if o.required)}
+                "required": sum(1 for o in self.options if o.required),
+                "differs_from": [d.to_dict() for d in self.differs_from]}
 
 
 @dataclass(frozen=True)
@@ -364,6 +365,10 @@ class UpstreamDifference:
     @property
     def key(self):
         return (self.list, self.symbol, self.theirs, self.ours)
+
+    def to_dict(self):
+        return {"list": self.list, "symbol": self.symbol, "theirs": self.theirs,
+                "ours": self.ours, "reason": self.reason, "source": list(self.sources)}
 
 
 @dataclass
