@@ -11,10 +11,12 @@ one PATH (``advice.recommend``). Prints per device and condition:
 * heartbeat spread: the distinct recommended heartbeats and how many
   ladder steps (advice.HEARTBEAT_LADDER_MS) they span (target: at most 1);
 * p99 median and range, time to verdict (median);
-* fio's full 22 MiB run of etcd's recipe on the same device and condition
-  (once), its p99, and our median p99 / fio's (target on the unthrottled
-  loop device: within 25 % or 1 ms), our time / fio's (target <= 1/5 on a
-  throttled device).
+* fio's full 22 MiB run of etcd's recipe on the same device and condition,
+  interleaved with ours (``--fio-every 5``: before run 1, after runs 5 and
+  10, so a machine whose load drifts loads both alike), the median and
+  range of its p99s, and our median p99 / fio's median (target on the
+  unthrottled loop device: within 25 % or 1 ms), our median time / fio's
+  (target <= 1/5 on a throttled device).
 
 Devices: tmpfs (/dev/shm), a directory on the host disk (/var/tmp, whatever
 it is), and ext4 on a loop device (file in /dev/shm) unthrottled and with a
@@ -26,7 +28,8 @@ every 8 MiB into the same filesystem (unthrottled), for the whole run.
 Needs root and fio. Takes 30-50 minutes with the defaults.
 
     sudo python3 benchmarks/etcd_stability.py [--repeats 10] [--devices tmpfs,disk,loop,1000,300,100,30]
-        [--conditions quiet,loaded] [--max-time 30] [--skip-fio-below 100] [--json OUT]
+        [--conditions quiet,loaded] [--max-time 30] [--skip-fio-below 100]
+        [--fio-every 5] [--json OUT]
 """
 
 import argparse
@@ -131,6 +134,9 @@ def main():
                         help="--max-time of each run (default 30 s)")
     parser.add_argument("--skip-fio-below", type=int, default=100,
                         help="no fio full run below this many IOPS (30 IOPS: 334 s)")
+    parser.add_argument("--fio-every", type=int, default=5,
+                        help="a fio full run before the first of ours and after every N "
+                        "(default 5; 0: once, after ours)")
     parser.add_argument("--json", default=None, help="also write every run here")
     args = parser.parse_args()
 
@@ -162,9 +168,12 @@ def main():
                     times[len(times) // 2],
                     ",".join("%s:%d" % kv for kv in Counter(r["stopped"] for r in runs).items())))
         if fio:
-            line += "  fio p99 %.2f ms in %.1f s: ours/fio p99 %.2f, time %.3f" % (
-                fio["p99_ms"], fio["time"], med / fio["p99_ms"] if fio["p99_ms"] else
-                float("nan"), times[len(times) // 2] / fio["time"])
+            line += ("  fio p99 %.2f [%.2f..%.2f] ms (%d runs) in %.1f s: ours/fio p99 %.2f, "
+                     "time %.3f" % (
+                         fio["p99_ms"], fio["p99_range_ms"][0], fio["p99_range_ms"][1],
+                         fio["runs"], fio["time"],
+                         med / fio["p99_ms"] if fio["p99_ms"] else float("nan"),
+                         times[len(times) // 2] / fio["time"]))
         print(line, flush=True)
 
     try:
@@ -188,13 +197,26 @@ def main():
                     if load:
                         load.__enter__()
                     try:
-                        row = {"device": dev, "condition": cond, "runs": []}
-                        for _ in range(args.repeats):
-                            row["runs"].append(one_run(path, throttle, args.max_time))
-                        if dev in ("tmpfs", "disk", "loop") or int(dev) >= args.skip_fio_below:
+                        row = {"device": dev, "condition": cond, "runs": [], "fios": []}
+                        with_fio = (dev in ("tmpfs", "disk", "loop")
+                                    or int(dev) >= args.skip_fio_below)
+
+                        def fio_once():
                             res, secs = run_fio(path, throttle=throttle)
-                            st = fio_sync_stats(res)
-                            row["fio"] = {"p99_ms": st.p99 * 1e3, "time": secs}
+                            row["fios"].append({"p99_ms": fio_sync_stats(res).p99 * 1e3,
+                                                "time": secs})
+
+                        for i in range(args.repeats):
+                            if with_fio and args.fio_every > 0 and i % args.fio_every == 0:
+                                fio_once()
+                            row["runs"].append(one_run(path, throttle, args.max_time))
+                        if with_fio:
+                            fio_once()
+                        if row["fios"]:
+                            p = sorted(f["p99_ms"] for f in row["fios"])
+                            t = sorted(f["time"] for f in row["fios"])
+                            row["fio"] = {"p99_ms": p[len(p) // 2], "time": t[len(t) // 2],
+                                          "p99_range_ms": [p[0], p[-1]], "runs": len(p)}
                     finally:
                         if load:
                             load.__exit__(None, None, None)
@@ -216,8 +238,9 @@ def main():
     print()
     print("columns: device, condition, runs agreeing with the most common verdict, that "
           "verdict, the distinct heartbeats (ms) and the ladder steps they span, median p99 "
-          "[lowest..highest], median time to verdict, stop reasons; fio: its full 22 MiB run "
-          "(once), our median p99 / fio's, our median time / fio's.")
+          "[lowest..highest], median time to verdict, stop reasons; fio: its full 22 MiB runs "
+          "interleaved with ours, median [range], our median p99 / fio's median, our median "
+          "time / fio's.")
 
 
 if __name__ == "__main__":

@@ -89,6 +89,8 @@ class Report:
     #: what a group is, for the verdict ("in 3 profiles"); check-node groups
     #: its findings by area
     group_noun: str = "profile"
+    #: short words the verdict always ends with ("weave unmaintained")
+    caveats: List[str] = field(default_factory=list)
 
     def findings(self):
         for group in self.groups:
@@ -147,7 +149,9 @@ class Report:
         provisional = [""] if not self.provisional else ["; provisional (defconfig)",
                                                          "; provisional"]
         # which profiles (or how many) fail matters more than the long wording
-        candidates = [head + w + o + p for w in where for o in optional for p in provisional]
+        caveat = "; " + ", ".join(self.caveats) if self.caveats else ""
+        candidates = [head + w + o + p + caveat for w in where for o in optional
+                      for p in provisional]
         fitting = [c for c in candidates if len(c) <= self.VERDICT_WIDTH]
         return fitting[0] if fitting else min(candidates, key=len)
 

@@ -17,6 +17,7 @@
 
 import fcntl
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -36,6 +37,7 @@ SHARED = REPO.parent / "shared"
 CONFIGS = SHARED / "configs"
 LINUX_SOURCE_TARBALL = Path("/usr/src/linux-source-6.1.tar.xz")
 CACHE = Path(os.environ.get("RCARKIT_TEST_CACHE", "/var/tmp/rcarkit-cache"))
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 # Every real config in ../shared/configs with the version its header states
 # (read from SOURCES.md and the files themselves; the defconfig has no header).
@@ -135,3 +137,24 @@ def ctrl_c_raises():
         yield
     finally:
         signal.signal(signal.SIGINT, old)
+
+
+def run_check_config_sh(script, config, tmp_path, uname_release=None):
+    """Run a moby-style check-config.sh on ``config``; its stdout without colour.
+
+    The script takes the kernel version from ``uname -r``, not from the config:
+    with ``uname_release`` a ``uname`` shim on PATH reports that version instead.
+    """
+    env = dict(os.environ, NO_COLOR="1")
+    if uname_release is not None:
+        shim = tmp_path / "bin"
+        shim.mkdir(exist_ok=True)
+        fake = shim / "uname"
+        fake.write_text('#!/bin/sh\nif [ "$1" = "-r" ]; then echo %s; else exec /bin/uname "$@"; fi\n'
+                        % uname_release)
+        fake.chmod(0o755)
+        env["PATH"] = "%s:%s" % (shim, env["PATH"])
+    proc = subprocess.run(["bash", str(script), str(config)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    return ANSI_ESCAPE.sub("", proc.stdout)
+

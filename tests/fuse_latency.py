@@ -150,7 +150,10 @@ class ConstantLatencyExt4:
             self.log = open(os.path.join(self.dir, "fuse.log"), "wb")
             self.proc = subprocess.Popen(
                 [sys.executable, os.path.abspath(__file__), self.fuse_mnt, backing,
-                 str(self.delay_ms)], stdout=self.log, stderr=subprocess.STDOUT)
+                 str(self.delay_ms)], stdout=self.log, stderr=subprocess.STDOUT,
+                # its own session: the "device" does not share the CPU autogroup of
+                # whatever runs the test (sched_autogroup_enabled)
+                start_new_session=True)
             image = os.path.join(self.fuse_mnt, IMAGE_NAME)
             deadline = time.time() + 20
             while not os.path.exists(image):

@@ -545,7 +545,7 @@ def test_cli_cni_shortcut_replaces_the_default_cni(configs_dir):
 ARM32_CONFIG = "upstream-arm_shmobile_defconfig_6.12.117.expanded.config"
 
 
-@pytest.mark.parametrize("profile", ["cilium", "calico-iptables", "calico-ebpf"])
+@pytest.mark.parametrize("profile", ["cilium", "calico-iptables", "calico-ebpf", "canal"])
 def test_32bit_arm_is_not_ready_for_cnis_without_arm_builds(configs_dir, profile):
     """Cilium ("AMD64 or AArch64", System Requirements) and Calico (images for
     amd64/arm64/ppc64le/s390x) do not run on 32-bit ARM: the real shmobile
@@ -566,3 +566,27 @@ def test_arm64_config_passes_the_arch_row(configs_dir):
     config = load_config(str(configs_dir / UPSTREAM_617))
     report = check_config(config, [catalog.profile("cilium")], catalog)
     assert [f.status for f in report.findings() if f.name == "ARCH"] == ["ok"]
+
+
+def test_weave_says_unmaintained_in_list_title_notes_and_verdict(configs_dir):
+    """Weaveworks closed in 2024 (issue 13): the profile stays, and every place a
+    user reads says Weave Net is unmaintained, ready or not."""
+    for name in ("debian10_aarch64_4.19.249_khc.config", "rcar-gen3_bsp-v2.9.0_linux-4.4.0.config"):
+        proc = subprocess.run([sys.executable, "-m", "rcarkit", "check-kernel",
+                               str(configs_dir / name), "--cni", "weave", "--format", "json"],
+                              cwd=REPO, capture_output=True, text=True)
+        doc = json.loads(proc.stdout)
+        assert doc["verdict"].endswith("weave unmaintained"), doc["verdict"]
+        assert [g["title"] for g in doc["groups"] if g["name"] == "weave"][0].endswith(
+            "[unmaintained]")
+        assert any(n.startswith("weave is unmaintained: Weaveworks closed in 2024")
+                   for n in doc["notes"])
+    listing = subprocess.run([sys.executable, "-m", "rcarkit", "check-kernel", "--list-profiles",
+                              "--format", "json"], cwd=REPO, capture_output=True, text=True)
+    rows = {r["name"]: r for r in json.loads(listing.stdout)["profiles"]}
+    assert rows["weave"]["status"] == "unmaintained"
+    assert all(r["status"] == "maintained" for n, r in rows.items() if n != "weave")
+    table = subprocess.run([sys.executable, "-m", "rcarkit", "check-kernel", "--list-profiles"],
+                           cwd=REPO, capture_output=True, text=True).stdout
+    assert [l for l in table.splitlines() if l.startswith("weave ")][0].split(None, 4)[4] \
+        .startswith("[UNMAINTAINED]")

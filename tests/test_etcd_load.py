@@ -99,7 +99,7 @@ def test_measure_path_etcd_load_fields(work_dir):
 
 def test_resolve_load_auto():
     need = etcd_load.etcd_load_seconds(10.0)
-    assert etcd_load.resolve_load("auto", "rcarkit", 10.0, need + 1, need) == "etcd"
+    assert etcd_load.resolve_load("auto", "rcarkit", 10.0, need + 1, need) == "auto"
     assert etcd_load.resolve_load("auto", "rcarkit", 10.0, 2.0, need) == "saturated"
     assert etcd_load.resolve_load("auto", "fio", 10.0, 600, need) == "saturated"
     assert etcd_load.resolve_load("saturated", "rcarkit", 10.0, 600, need) == "saturated"
@@ -107,6 +107,21 @@ def test_resolve_load_auto():
     # not make the decision faster than the commit rate allows
     assert etcd_load.etcd_load_seconds(1000.0) == etcd_load.etcd_load_seconds(10.0)
     assert etcd_load.etcd_load_seconds(1.0) == 10 * etcd_load.etcd_load_seconds(10.0)
+
+
+def test_auto_choice_against_a_fifth_of_fios_recipe():
+    # the probe wrote 1000 blocks of 2300 B in 10 s: fio's 22 MiB (23068672 B)
+    # would take 23068672 / 230000 = 100.3 s; a fifth (20.1 s) cannot hold the
+    # probe plus etcd's load (528 commits at 10/s = 52.8 s)
+    c = etcd_load.auto_choice(10.0, 2300 * 1000, 10.0, 60.0)
+    assert c["load"] == "saturated"
+    assert abs(c["fio_projected_s"] - 100.3) < 0.05 and c["etcd_load_s"] == 52.8
+    # 30 write IOPS-like: 100 blocks in 10 s -> fio ~1003 s, a fifth ~200 s
+    assert etcd_load.auto_choice(10.0, 2300 * 100, 10.0, 60.0)["load"] == "etcd"
+    # ... unless --max-time leaves etcd's load too little time
+    assert etcd_load.auto_choice(10.0, 2300 * 100, 10.0, 30.0)["load"] == "saturated"
+    # a slower request rate means fewer commits per second: more time needed
+    assert etcd_load.auto_choice(10.0, 2300 * 100, 1.0, 60.0)["load"] == "saturated"
 
 
 def _measurement(wal, backend):

@@ -466,6 +466,9 @@ class EtcdServer:
              "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
              "--initial-cluster", "rcarkit-test=" + peer],
             stdout=self.log, stderr=subprocess.STDOUT,
+            # its own session, as systemd or a container runtime starts it (and as
+            # etcd-bench's writers and fio's job run: rcarkit/etcd/bench.py)
+            start_new_session=True,
             preexec_fn=self.throttle.preexec if self.throttle else None)
         deadline = time.time() + 60
         while time.time() < deadline:

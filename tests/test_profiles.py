@@ -152,6 +152,18 @@ def test_expect():
     (lambda p: p.replace('reason = "plain breaks"', 'reason = "plain breaks"\n'
                          'served_by = ["OTHER"]\nserved_by_reason = "r"\n'
                          'served_by_source = "nodoc"'), "not in sources.toml"),
+    (lambda p: p.replace('reason = "plain breaks"', 'reason = "plain breaks"\nsince = "2.0"\n'
+                         'since_source = "doc"'), "since needs the profile's covers"),
+    (lambda p: p.replace('aliases = ["dm"]', 'aliases = ["dm"]\ncovers = "demo 1 to 2"\n'
+                         'covers_source = "doc"').replace(
+        'reason = "plain breaks"', 'reason = "plain breaks"\nsince = "two"\n'
+        'since_source = "doc"'), "not a release number"),
+    (lambda p: p.replace('aliases = ["dm"]', 'aliases = ["dm"]\ncovers = "demo 1 to 2"'),
+     "covers and covers_source go together"),
+    (lambda p: p.replace('aliases = ["dm"]', 'aliases = ["dm"]\nstatus = "dead"'),
+     "status is one of"),
+    (lambda p: p.replace('aliases = ["dm"]', 'aliases = ["dm"]\nstatus = "unmaintained"'),
+     "needs status_note and status_source"),
 ])
 def test_profile_errors_name_file_and_fix(tmp_path, mutate, needle):
     d = make_dir(tmp_path, profile=mutate(PROFILE))

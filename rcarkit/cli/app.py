@@ -156,11 +156,16 @@ def _render_profiles(catalog, fmt):
         return json.dumps({"schema_version": 1, "profiles": rows}, indent=2) + "\n"
     order = {"core": 0, "runtime": 1, "proxy-mode": 2, "cni": 3, "feature": 4, "storage": 5}
     rows.sort(key=lambda r: (order.get(r["kind"], 9), r["name"]))
+    for r in rows:   # an unmaintained component says so before anything else
+        if r["status"] != "maintained":
+            r["summary"] = "[%s] %s" % (r["status"].upper(), r["summary"])
     if fmt == "markdown":
         from tabulate import tabulate
-        return tabulate([[r["name"], r["kind"], r["min_kernel"] or "", r["options"],
+        return tabulate([[r["name"], r["kind"], r["min_kernel"] or "",
+                          ", ".join(r["arches"] or ["any"]), r["options"],
                           r["summary"]] for r in rows],
-                        headers=["profile", "kind", "min kernel", "options", "summary"],
+                        headers=["profile", "kind", "min kernel", "arches", "options",
+                                 "summary"],
                         tablefmt="github") + "\n"
     out = ["%-20s %-10s %-6s %4s  %s" % ("PROFILE", "KIND", "KERNEL", "OPTS", "SUMMARY")]
     for r in rows:

@@ -146,7 +146,7 @@ MACHINE_OVERRIDE_OPTION = typer.Option(
     "SOC_FAMILY; comma-separated).")
 LAYER_SERIES_OPTION = typer.Option(
     None, "--layer-series", help="LAYERSERIES_COMPAT release codenames (default: "
-    "scarthgap wrynose).")
+    "scarthgap wrynose); before honister the layer uses _append syntax.")
 KERNEL_SRC_OPTION = typer.Option(
     None, "--kernel-src", help="Kernel tree: expand a defconfig with its Kconfig "
     "defaults and resolve the fragment's dependencies from its Kconfig (Kconfiglib).")

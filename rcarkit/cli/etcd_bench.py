@@ -79,8 +79,8 @@ def etcd_bench_cmd(
                                "hand."),
     load: str = typer.Option("auto", "--load", help="etcd: etcd's WAL writer at --write-rate "
                              "plus its backend commits, both p99s judged; saturated: one "
-                             "writer back to back (fio's recipe); auto: etcd when --max-time "
-                             "leaves it time to decide (about 46 s), else saturated."),
+                             "writer back to back (fio's recipe); auto: saturated first, then "
+                             "etcd when its ~53 s fit in a fifth of fio's recipe on that disk."),
     write_rate: float = typer.Option(10.0, "--write-rate", help="Writes/s etcd receives with "
                                      "--load etcd (a few-node control plane: ~1.5 idle; 0 = "
                                      "saturated)."),
@@ -139,6 +139,10 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
                         etcd_load_seconds(rate))
     space = max_bytes if max_bytes is not None else (
         etcd_bench.DEFAULT_MAX_BYTES if full or engine != "rcarkit" else etcd_bench.WAL_SEGMENT_BYTES)
+    for target in targets:  # a run killed with SIGKILL left its directory: say so
+        for stale, pid in etcd_bench.remove_stale_tempdirs(target):
+            typer.echo("removed %s: left by rcarkit process %d, which is gone"
+                       % (stale, pid), err=True)
     for target in targets:  # refuse bad PATHs before measuring any
         # below etcd's own minimum the PATH is reported unusable, not refused
         etcd_bench.check_target(target, etcd_bench.space_needed(engine, space, load),
@@ -366,6 +370,9 @@ def render_table(measurements, peer_measurement, rec, kine_measurements=()) -> s
                               else "", m.elapsed, m.stopped_because,
                               _stop_detail(m.stopped_because)),
                            "  samples   ", " " * 12)
+        for n in m.notes:
+            if n.startswith("--load auto:"):  # which measurement and why (bench._measure_auto)
+                lines += _wrap(n, "  load      ", " " * 12)
         if m.stats.count == 0:
             lines += [_wrap(n, "  note      ", " " * 12)[0] for n in m.notes[:1]]
             lines.append("")

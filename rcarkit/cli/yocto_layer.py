@@ -78,12 +78,23 @@ def yocto_layer_cmd(
                                       machine_override=machine_override,
                                       layer_series=layer_series, kernel_src=kernel_src,
                                       force=force, plan=plan)
+        for line in result.warnings or []:
+            warn(line)
         if fmt == "json":
             import json
             emit(json.dumps(result.to_dict(), indent=2) + "\n")
         else:
             emit(render_summary(result))
         raise typer.Exit(0)
+
+
+def warn(text):
+    """One ``rcarkit: warning:`` paragraph on stderr (wrapped at 80 columns)."""
+    import sys
+    import textwrap
+    sys.stderr.write("\n".join(textwrap.wrap("rcarkit: warning: " + text, 80,
+                                              subsequent_indent="  ",
+                                              break_on_hyphens=False)) + "\n")
 
 
 def render_summary(result):

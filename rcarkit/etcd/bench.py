@@ -19,8 +19,8 @@ What etcd does (etcd-io/etcd, server/storage/wal/wal.go)
 
 What we do
 ==========
-In a fresh directory ``rcarkit-etcd-bench-XXXXXXXX`` created with
-``tempfile.mkdtemp`` under PATH we create one file, preallocate
+In a fresh directory ``rcarkit-etcd-bench-PID-XXXXXXXX`` (PID: ours) created
+with ``tempfile.mkdtemp`` under PATH we create one file, preallocate
 ``min(SegmentSizeBytes, max_bytes)`` bytes with ``os.posix_fallocate`` (same
 ``fallocate`` mode 0; ``ftruncate`` fallback), sync it and the directory once
 (etcd syncs the new segment and its directory before use; not counted), then
@@ -87,6 +87,25 @@ Measured against fio on this project's test device (ext4 on a loop device
 with a 200 write-IOPS cgroup throttle; benchmarks/etcd_bench.py): same p99
 within a few percent, time to verdict about 1/10 to 1/20 of fio's run.
 
+Its own session
+===============
+The writers (saturated, or etcd's two from :mod:`rcarkit.etcd.load`) run in
+a forked child that calls ``setsid()`` and sends its samples back through a
+pipe (:func:`run_in_own_session`). fio does the same: its job process calls
+``setsid()`` first thing (fio backend.c ``thread_main``: ``if
+(!o->use_thread) { setsid(); ...``), and etcd runs as a service or in a
+container, in a session of its own too. It matters wherever the kernel's
+session autogroups are on (``/proc/sys/kernel/sched_autogroup_enabled`` = 1,
+the default of most distribution kernels: "the Completely Fair Scheduler ...
+groups tasks by session", Documentation/admin-guide/sysctl/kernel.rst): CPU
+time is shared between sessions first, so a writer left in the session of
+the shell that also runs a build waits behind it for every wake-up after a
+sync. Measured on an unthrottled ext4 loop device with two busy loops and a
+buffered writer in the caller's session, a C program doing exactly fio's
+syscalls (fallocate, 2300-byte write, fdatasync) read p99 22-44 ms in that
+session, 9 ms after ``setsid()``, fio 4-13 ms (2026-12-02, shared 2-core
+VM). ``RCARKIT_SAME_SESSION=1`` keeps the writers in the calling process.
+
 Safety
 ======
 * Writes only inside the temporary directory it created (the WAL-like file;
@@ -95,6 +114,13 @@ Safety
   (a handler that raises ``SystemExit(128 + signal)`` is installed for the run
   when called from the main thread, unless the signal is ignored, and the
   previous handler restored afterwards).
+* SIGKILL (or a power cut) leaves the directory behind: the next run's
+  :func:`remove_stale_tempdirs` removes every ``rcarkit-etcd-bench-PID-*``
+  directory under PATH whose process PID is gone (the CLI says so on
+  stderr); one of a live process is left alone.
+* fio (``--engine fio``) runs in its own session with
+  ``prctl(PR_SET_PDEATHSIG, SIGKILL)``: it dies with us, even on SIGKILL,
+  and is terminated on every other way out.
 * Refuses, with one :class:`rcarkit.errors.RcarkitError` line, a PATH that
   does not exist, is not a directory, is on a read-only filesystem
   (``statvfs`` ``ST_RDONLY``), is not writable (``os.access``) or lacks free
@@ -114,6 +140,7 @@ import array
 import errno
 import math
 import os
+import re
 import shutil
 import signal
 import stat
@@ -123,7 +150,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from rcarkit.errors import RcarkitError
 from rcarkit.etcd.stats import AdaptiveStop, FsyncStats, ci_ranks, threshold_label
@@ -134,6 +161,7 @@ __all__ = [
     "SamplingRun",
     "WalWriter",
     "sample_until",
+    "run_in_own_session",
     "etcd_space_shortfall",
     "STOP_REASONS",
     "ETCD_MIN_FREE_BYTES",
@@ -144,6 +172,7 @@ __all__ = [
     "check_target",
     "space_needed",
     "bench_tempdir",
+    "remove_stale_tempdirs",
     "fio_command",
     "WAL_SEGMENT_BYTES",
     "DEFAULT_BLOCK_SIZE",
@@ -315,13 +344,57 @@ def _sigterm_raises() -> Iterator[None]:
             signal.signal(signum, old)
 
 
+_STALE_RE = re.compile(re.escape(TEMP_PREFIX) + r"([1-9][0-9]{0,9})-[A-Za-z0-9_]+")
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, ValueError):
+        return False  # alive (another user's), or not a pid we can ask about
+    return False
+
+
+def remove_stale_tempdirs(path) -> List[Tuple[str, int]]:
+    """Remove ``rcarkit-etcd-bench-PID-*`` directories under ``path`` left by
+    a run that was killed (SIGKILL, power cut): PID no longer exists. Only real
+    directories (not symlinks) owned by us are removed. Returns ``[(dir, pid)]``."""
+    removed = []
+    try:
+        names = os.listdir(str(path))
+    except OSError:
+        return removed
+    for name in sorted(names):
+        m = _STALE_RE.fullmatch(name)
+        if not m:
+            continue
+        pid = int(m.group(1))
+        full = os.path.join(str(path), name)
+        try:
+            st = os.lstat(full)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+            continue
+        if pid == os.getpid() or not _process_gone(pid):
+            continue
+        shutil.rmtree(full, ignore_errors=True)
+        if not os.path.lexists(full):
+            removed.append((full, pid))
+    return removed
+
+
 @contextmanager
 def bench_tempdir(path, needed_bytes: int) -> Iterator[str]:
-    """Check PATH, create our temp dir in it, remove it whatever happens."""
+    """Check PATH, create our temp dir in it, remove it whatever happens
+    (stale ones of killed runs first: :func:`remove_stale_tempdirs`)."""
+    remove_stale_tempdirs(path)
     check_target(path, needed_bytes)
     with _sigterm_raises():
         try:
-            tmp = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=str(path))
+            tmp = tempfile.mkdtemp(prefix="%s%d-" % (TEMP_PREFIX, os.getpid()), dir=str(path))
         except OSError as e:
             raise RcarkitError("cannot create a temporary directory: %s" % e.strerror,
                                path=str(path))
@@ -505,6 +578,107 @@ def sample_until(step: Callable[[], Optional[float]], rule: Optional[AdaptiveSto
                        elapsed=elapsed, decided=final)
 
 
+# --- the sampler runs in its own session, like fio's job process ------------------
+
+def _send(wfd: int, message) -> None:
+    import pickle
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(len(data).to_bytes(8, "little") + data)
+    while view:
+        view = view[os.write(wfd, view):]
+
+
+def _read_exact(rfd: int, n: int) -> Optional[bytes]:
+    chunks = []
+    while n > 0:
+        b = os.read(rfd, min(n, 1 << 20))
+        if not b:
+            return None
+        chunks.append(b)
+        n -= len(b)
+    return b"".join(chunks)
+
+
+def run_in_own_session(work: Callable[[ProgressCallback], object],
+                       progress: Optional[ProgressCallback] = None):
+    """``work(progress)`` in a forked child that calls ``setsid()``; its
+    return value (pickled through a pipe). See "Its own session" in the
+    module doc. OSError in the child is raised here as OSError; anything else
+    as RcarkitError. Ctrl-C, SIGTERM or an exception here (e.g. from
+    ``progress``) SIGKILLs the child and waits for it before going on, so the
+    caller's clean-up never races a writer. Without ``os.fork`` (or with
+    ``RCARKIT_SAME_SESSION=1``) ``work`` runs here."""
+    import pickle
+    if not hasattr(os, "fork") or os.environ.get("RCARKIT_SAME_SESSION") == "1":
+        return work(progress or (lambda f, t: None))
+    rfd, wfd = os.pipe()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # child
+        code = 0
+        try:
+            os.close(rfd)
+            try:
+                os.setsid()
+            except OSError:
+                pass
+
+            def child_progress(fraction, text):
+                if os.getppid() != parent:  # the parent died: stop writing
+                    raise SystemExit(1)
+                _send(wfd, ("progress", fraction, text))
+
+            try:
+                result = work(child_progress)
+                _send(wfd, ("result", result))
+            except OSError as e:
+                _send(wfd, ("oserror", e.errno, e.strerror or str(e)))
+            except BaseException as e:  # reported to the parent, which re-raises
+                _send(wfd, ("error", "%s: %s" % (type(e).__name__, e)))
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(wfd)
+    done = False
+    try:
+        while True:
+            head = _read_exact(rfd, 8)
+            if head is None:
+                raise RcarkitError("the benchmark process ended without a result")
+            body = _read_exact(rfd, int.from_bytes(head, "little"))
+            if body is None:
+                raise RcarkitError("the benchmark process ended without a result")
+            message = pickle.loads(body)
+            kind = message[0]
+            if kind == "progress":
+                if progress is not None:
+                    progress(message[1], message[2])
+                continue
+            done = True
+            if kind == "result":
+                return message[1]
+            if kind == "oserror":
+                raise OSError(message[1], message[2])
+            raise RcarkitError("the benchmark failed: %s" % message[1])
+    finally:
+        os.close(rfd)
+        if not done:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        # blocking wait with stop signals held, so the caller removes the
+        # temp dir only after the writer is gone
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def fio_command(tmpdir: str, block_size: int, max_bytes: int, max_time: float,
                 percentile_list: Sequence[float] = ()) -> List[str]:
     """etcd's fio recipe, confined to ``tmpdir`` and bounded by ``max_time``."""
@@ -547,7 +721,9 @@ def _run_fio(tmpdir: str, block_size: int, max_time: float, max_bytes: int,
     start = time.perf_counter()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         try:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=tmpdir)
+            proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=tmpdir,
+                                    start_new_session=True,
+                                    preexec_fn=_die_with_parent(os.getpid()))
         except FileNotFoundError:
             raise RcarkitError("fio is not installed",
                                hint="apt install fio, or use --engine rcarkit")
@@ -586,11 +762,27 @@ def _run_fio(tmpdir: str, block_size: int, max_time: float, max_bytes: int,
     return result, stats, elapsed
 
 
+def _die_with_parent(parent: int):
+    """``preexec_fn``: the child gets SIGKILL when we die (Linux
+    ``prctl(PR_SET_PDEATHSIG)``), and exits at once if we are already gone."""
+    def setup():
+        try:
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):  # pragma: no cover - not Linux
+            pass
+        if os.getppid() != parent:  # we died between fork and prctl
+            os._exit(1)
+    return setup
+
+
 def space_needed(engine: str, max_bytes: int, load: str = "saturated") -> int:
     """Bytes the run writes under PATH: fio lays out its whole ``--size``, our
     engine preallocates at most one WAL segment; ``load="etcd"`` a whole WAL
-    segment plus the backend file (rcarkit.etcd.load.space_needed_etcd)."""
-    if load == "etcd":
+    segment plus the backend file (rcarkit.etcd.load.space_needed_etcd),
+    ``load="auto"`` what either needs."""
+    if load in ("etcd", "auto"):
         from rcarkit.etcd.load import space_needed_etcd
         return space_needed_etcd()
     if _resolve_engine(engine) == "fio":
@@ -647,8 +839,15 @@ def measure_path(path, block_size: int = DEFAULT_BLOCK_SIZE, max_time: Optional[
         max_time = DEFAULT_FULL_MAX_TIME if full else DEFAULT_MAX_TIME
     if max_bytes is None and (not adaptive or engine == "fio"):
         max_bytes = DEFAULT_MAX_BYTES
-    if load not in ("saturated", "etcd"):
-        raise RcarkitError("unknown load %r" % (load,), hint="use etcd or saturated")
+    if load not in ("saturated", "etcd", "auto"):
+        raise RcarkitError("unknown load %r" % (load,), hint="use auto, etcd or saturated")
+    if load == "auto":
+        if engine != "rcarkit" or not adaptive:
+            load = "saturated"
+        else:
+            return _measure_auto(path, block_size, max_time, max_bytes, thresholds, progress,
+                                 min_time, sys_root, proc_root, write_rate,
+                                 backend_thresholds)
     if load == "etcd":
         etcd_bytes = max_bytes if max_bytes is not None else DEFAULT_MAX_BYTES
         if block_size > etcd_bytes:
@@ -705,20 +904,26 @@ def measure_path(path, block_size: int = DEFAULT_BLOCK_SIZE, max_time: Optional[
                 notes=list(result.notes), free_bytes=free)
         else:
             rule = AdaptiveStop(thresholds=thresholds, min_time=min_time) if adaptive else None
-            writer = WalWriter(tmpdir, block_size, prealloc, limit_bytes=max_bytes)
+
+            def work(report):
+                writer = WalWriter(tmpdir, block_size, prealloc, limit_bytes=max_bytes)
+                try:
+                    run = sample_until(writer.step, rule, max_time, progress=report,
+                                       thresholds=thresholds)
+                finally:
+                    writer.close()
+                return run, writer.written, writer.notes
+
             try:
-                run = sample_until(writer.step, rule, max_time, progress=progress,
-                                   thresholds=thresholds)
+                run, written, writer_notes = run_in_own_session(work, progress)
             except OSError as e:
                 raise RcarkitError("I/O error while benchmarking: %s" % (e.strerror or e),
                                    path=str(path))
-            finally:
-                writer.close()
             m = PathMeasurement(
                 path=str(path), device=device, stats=run.stats, block_size=block_size,
-                bytes_written=writer.written, elapsed=run.elapsed,
+                bytes_written=written, elapsed=run.elapsed,
                 stopped_because=run.stopped_because, thresholds_decided=run.decided,
-                preallocated_bytes=prealloc, notes=writer.notes,
+                preallocated_bytes=prealloc, notes=writer_notes,
                 samples=run.samples, free_bytes=free,
                 min_time=min_time if adaptive else 0.0)
     if progress is not None:
@@ -757,10 +962,14 @@ def _measure_etcd_load(path, block_size, max_time, max_bytes, thresholds, backen
         return state["wal"] and state["backend"]
 
     with bench_tempdir(path, needed) as tmpdir:
-        try:
+        def work(report):
             run = run_etcd_load(tmpdir, config, max_time=max_time, max_bytes=max_bytes,
                                 stop_check=stop_check if adaptive else None,
-                                progress=progress)
+                                progress=report)
+            return run, wal_stop.final(run.wal_samples), be_stop.final(run.backend_samples)
+
+        try:
+            run, wal_final, be_final = run_in_own_session(work, progress)
         except OSError as e:
             raise RcarkitError("I/O error while benchmarking: %s" % (e.strerror or e),
                                path=str(path))
@@ -771,17 +980,51 @@ def _measure_etcd_load(path, block_size, max_time, max_bytes, thresholds, backen
     return PathMeasurement(
         path=str(path), device=device, stats=stats, block_size=block_size,
         bytes_written=run.wal_bytes, elapsed=run.elapsed, stopped_because=run.stopped_because,
-        thresholds_decided=wal_stop.final(run.wal_samples),
+        thresholds_decided=wal_final,
         preallocated_bytes=config.wal_segment_bytes, notes=list(run.notes),
         free_bytes=free, min_time=min_time if adaptive else 0.0,
         samples=run.wal_samples, load="etcd", write_rate=write_rate,
         backend_stats=backend_stats,
-        backend_thresholds_decided=be_stop.final(run.backend_samples),
+        backend_thresholds_decided=be_final,
         load_details={"requests": run.requests, "wal_syncs": len(run.wal_samples),
                       "backend_commits": run.commits, "backend_pages": run.backend_pages,
                       "backend_file_bytes": run.backend_file_bytes,
                       "model": config.to_dict()},
         backend_samples=run.backend_samples)
+
+
+def _measure_auto(path, block_size, max_time, max_bytes, thresholds, progress, min_time,
+                  sys_root, proc_root, write_rate, backend_thresholds) -> PathMeasurement:
+    """``--load auto``: the saturated writer (the probe), then etcd's load when
+    :func:`rcarkit.etcd.load.auto_choice` finds it cheap enough; the verdict
+    rests on the last measurement, and ``load_details["auto"]`` says why."""
+    from rcarkit.etcd.load import auto_choice  # lazy
+
+    kw = dict(block_size=block_size, max_time=max_time, max_bytes=max_bytes,
+              thresholds=thresholds, min_time=min_time, sys_root=sys_root,
+              proc_root=proc_root)
+    probe = measure_path(path, progress=progress, load="saturated", **kw)
+    if probe.stopped_because == "no-space":
+        return probe
+    choice = auto_choice(probe.elapsed, probe.bytes_written, write_rate, max_time)
+    if choice["load"] != "etcd":
+        probe.load_details["auto"] = choice
+        probe.notes.insert(
+            0, "--load auto: etcd's load needs about %.0f s (its backend commits come at most "
+            "10 a second), more than a fifth of fio's recipe here (about %.0f s): the "
+            "verdict rests on the saturated writer; --load etcd measures etcd's load"
+            % (choice["etcd_load_s"], choice["fio_projected_s"]))
+        return probe
+    m = measure_path(path, progress=progress, load="etcd", write_rate=write_rate,
+                     backend_thresholds=backend_thresholds, **kw)
+    choice["probe_p99_s"] = probe.stats.p99
+    m.load_details["auto"] = choice
+    m.elapsed += probe.elapsed  # time to verdict: the probe and the etcd load
+    m.notes.insert(0, "--load auto: fio's recipe would take about %.0f s here, so etcd's load "
+                   "(about %.0f s) ran after a %.1f s saturated probe (p99 %.2f ms)"
+                   % (choice["fio_projected_s"], choice["etcd_load_s"], probe.elapsed,
+                      probe.stats.p99 * 1000.0))
+    return m
 
 
 def measure_paths(paths: Sequence, **kwargs) -> List[PathMeasurement]:

@@ -216,6 +216,8 @@ def evaluate_rule(config, catalog, rule):
     if skipped:
         extra = "; ".join("%s: %s" % (s, w) for s, _, w in skipped)
         note = "%s%s" % (note + "; " if note else "", extra)
+    if rule.since:
+        note = "needed since %s %s%s" % (rule.profile, rule.since, "; " + note if note else "")
     return Finding(actual=actual, status=MISSING, note=note, provisional=provisional, **base)
 
 
@@ -254,14 +256,7 @@ def evaluate_arch(config, catalog, profile):
     else:
         status, note = UNSUPPORTED_ARCH, "%s does not support %s (only %s)" % (
             profile.name, config.arch, supported)
-    # a long list is shortened in the row (tables stay narrow); the note and
-    # the profile (--list-profiles --format json) have it whole
-    expected = ",".join(profile.arches)
-    if len(expected) > 16:
-        expected = "%s,+%d" % (",".join(profile.arches[:2]), len(profile.arches) - 2)
-        if status == OK:
-            note = "supported: %s" % supported
-    return Finding(group=profile.name, name="ARCH", expected=expected,
+    return Finding(group=profile.name, name="ARCH", expected=",".join(profile.arches),
                    actual=config.arch, status=status, required=True,
                    reason=profile.arches_reason, sources=sources, note=note)
 
@@ -269,8 +264,19 @@ def evaluate_arch(config, catalog, profile):
 def check_config(config, profiles, catalog):
     """Diff ``config`` (a KernelConfig) against ``profiles``; returns a Report."""
     groups = []
+    notes = []
+    caveats = []
     for prof in profiles:
-        group = Group(name=prof.name, title="%s: %s" % (prof.name, prof.summary),
+        title = "%s: %s" % (prof.name, prof.summary)
+        if prof.covers:
+            title += " (covers %s)" % prof.covers
+        if prof.caveat:
+            title += " [%s]" % prof.status
+            notes.append("%s is %s: %s (%s)" % (
+                prof.name, prof.status, prof.status_note,
+                ", ".join(catalog.source(k).url or k for k in prof.status_sources)))
+            caveats.append(prof.caveat)
+        group = Group(name=prof.name, title=title,
                       info={"kind": prof.kind,
                             "min_kernel": str(prof.min_kernel) if prof.min_kernel else None})
         for row in (evaluate_arch(config, catalog, prof),
@@ -280,7 +286,6 @@ def check_config(config, profiles, catalog):
         for rule in prof.options:
             group.findings.append(evaluate_rule(config, catalog, rule))
         groups.append(group)
-    notes = []
     vrange = version_range(config, catalog)
     if vrange is not None:
         notes.append("kernel version unknown (no header in %s); its symbols say: %s; rows "
@@ -313,7 +318,7 @@ def check_config(config, profiles, catalog):
         config.kind if config.origin == "text" else "%s from %s" % (config.kind, config.origin),
         len(config))
     return Report(command="check-kernel", subject=subject, groups=groups, notes=notes,
-                  subject_line=line)
+                  subject_line=line, caveats=caveats)
 
 
 def missing_symbols(report):

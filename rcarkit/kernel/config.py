@@ -238,6 +238,12 @@ def parse_config_text(text, source="<memory>", kernel_version=None, kind=None):
         if "\x00" in line:
             raise ConfigError("binary data, not a kernel config", path=source, line=lineno,
                               hint="pass a .config, a /proc/config.gz or a kernel image")
+        if not values:
+            # no config line yet: not a kernel config at all (check-node's
+            # default config may be a link to any file), so nothing of it is echoed
+            raise ConfigError("not a kernel config (no CONFIG_ line before this one)",
+                              path=source, line=lineno,
+                              hint="expected 'CONFIG_NAME=value' or '# CONFIG_NAME is not set'")
         raise ConfigError(
             "not a kernel config line: %r" % _clip(line), path=source, line=lineno,
             hint="expected 'CONFIG_NAME=value' or '# CONFIG_NAME is not set'")
@@ -585,7 +591,8 @@ def _from_elf(data, path):
                 for section in elf.iter_sections():
                     lo = section["sh_addr"]
                     hi = lo + section["sh_size"]
-                    if section["sh_type"] != "SHT_NOBITS" and lo <= addr < hi:
+                    if section["sh_type"] != "SHT_NOBITS" and lo <= addr < hi \
+                            and not section["sh_flags"] & 0x800:
                         blob = section.data()
                         # kernel/configs.c: "IKCFG_ST" kernel_config_data: <gzip>
                         # kernel_config_data_end: "IKCFG_ED"
@@ -596,13 +603,20 @@ def _from_elf(data, path):
                         if found is not None:
                             return found
         for section in elf.iter_sections():
-            if section["sh_type"] in ("SHT_PROGBITS",):
+            # SHF_COMPRESSED (0x800): pyelftools would inflate it whole, uncapped;
+            # the kernel never compresses the section holding kernel_config_data
+            if section["sh_type"] in ("SHT_PROGBITS",) and not section["sh_flags"] & 0x800:
                 found = _ikconfig_payload(section.data(), path)
                 if found is not None:
                     return found
     except ConfigError:
         raise
-    except (ELFError, ValueError, KeyError, IndexError, OSError) as exc:
-        raise ConfigError("damaged ELF file: %s" % exc, path=path)
+    except RecursionError:
+        raise ConfigError("damaged ELF file: structures nested too deeply", path=path)
+    except (ELFError, Exception) as exc:  # noqa: B014 - pyelftools raises anything
+        # on crafted headers: OverflowError (a size past ssize_t), struct.error,
+        # AssertionError, TypeError, ... all mean a damaged file, never a traceback
+        raise ConfigError("damaged ELF file: %s" % (_clip(str(exc)) or type(exc).__name__),
+                          path=path)
     raise ConfigError("vmlinux without an embedded kernel config", path=path,
                       hint="the kernel needs CONFIG_IKCONFIG=y; or pass the build's .config")

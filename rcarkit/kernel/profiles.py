@@ -31,6 +31,28 @@ option name is hard-coded in Python. The directory holds:
     with it). It is how an alias or a superseded option is judged the way
     its upstream checker judges it, without a special case in code.
 
+    ``[[differs_from]]`` records where the profile deliberately disagrees with
+    an upstream list (tests/test_heldout_oracle.py compares them on held-out
+    configs and fails on a disagreement not recorded here)::
+
+        [[differs_from]]
+        list = "k8s-system-validators"   # sources.toml key of the upstream list
+        symbol = "CGROUP_BPF"
+        theirs = "optional"      # required | optional | absent | y/m | unsupported
+        ours = "required"        # the same words, or this rule's expect ("y")
+        reason = "runc's device controller on cgroup v2 is an eBPF program ..."
+        source = ["runc-cgroup-v2"]
+
+    ``status = "unmaintained"`` (or ``"deprecated"``) with ``status_note`` and
+    ``status_source`` marks a component upstream no longer maintains (Weave
+    Net): the profile stays checkable, and the profile list, the group title,
+    a report note and the verdict say so.
+
+    ``covers = "Docker Engine 20.10 to 29"`` (with ``covers_source``) says which
+    releases of the component the option list matches; an option's ``since =
+    "28.0"`` (with ``since_source``) is the first release that needs it, so
+    the version history is data and a missing row says "since 28.0".
+
     ``arches`` lists the kernel architectures (``ARCH=`` names, the
     ``arch/`` directories: arm, arm64, x86, riscv, powerpc, s390, mips,
     loongarch) the component supports; without it every architecture is
@@ -98,11 +120,17 @@ NOT_RECOMMENDED_FILE = "not-recommended.toml"
 _SYMBOL_RE = re.compile(r"^[A-Z0-9_]+$")
 _PROFILE_KEYS = {"name", "kind", "summary", "description", "aliases", "min_kernel",
                  "min_kernel_reason", "min_kernel_source", "docs", "option",
-                 "arches", "arches_reason", "arches_source"}
+                 "arches", "arches_reason", "arches_source",
+                 "status", "status_note", "status_source", "covers", "covers_source",
+                 "differs_from"}
+#: upstream states a profile's component may be in (``status``); every one
+#: but "maintained" is shown in the profile list, the group title and the verdict
+COMPONENT_STATUSES = ("maintained", "unmaintained", "deprecated")
 #: kernel ARCH names (arch/ directories) an ``arches`` list may use
 KNOWN_ARCHES = ("arm", "arm64", "x86", "riscv", "powerpc", "s390", "mips", "loongarch")
 _OPTION_KEYS = {"name", "any_of", "expect", "required", "reason", "source", "note",
-                "served_by", "served_by_reason", "served_by_source"}
+                "served_by", "served_by_reason", "served_by_source", "since", "since_source"}
+_DIFFERS_KEYS = {"list", "symbol", "theirs", "ours", "reason", "source"}
 _NOT_RECOMMENDED_KEYS = {"harm", "asked_by", "source", "note"}
 _SYMBOL_KEYS = {"added", "removed", "replaced_by", "note", "source", "arches", "never_existed"}
 
@@ -247,6 +275,10 @@ class OptionRule:
     served_by: Tuple[str, ...] = ()
     served_by_reason: str = ""
     served_by_sources: Tuple[str, ...] = ()
+    #: the first release of the profile's component that needs it ("28.0"),
+    #: with who says so (``since`` / ``since_source``)
+    since: str = ""
+    since_sources: Tuple[str, ...] = ()
 
     @property
     def label(self):
@@ -274,13 +306,44 @@ class Profile:
     arches: Tuple[str, ...] = ()
     arches_reason: str = ""
     arches_sources: Tuple[str, ...] = ()
+    #: recorded disagreements with upstream lists (``[[differs_from]]``)
+    differs_from: Tuple["UpstreamDifference", ...] = ()
+    #: the component's upstream state (``status``), with what it means and who says so
+    status: str = "maintained"
+    status_note: str = ""
+    status_sources: Tuple[str, ...] = ()
+    #: which releases of the component the option list matches ("Docker Engine 20.10 - 29")
+    covers: str = ""
+    covers_sources: Tuple[str, ...] = ()
+
+    @property
+    def caveat(self):
+        """``"weave unmaintained"`` for a component upstream no longer maintains, else ''."""
+        return "" if self.status == "maintained" else "%s %s" % (self.name, self.status)
 
     def to_dict(self):
         return {"name": self.name, "kind": self.kind, "summary": self.summary,
+                "status": self.status, "status_note": self.status_note or None,
+                "covers": self.covers or None,
                 "aliases": list(self.aliases), "arches": list(self.arches) or None,
                 "min_kernel": str(self.min_kernel) if self.min_kernel else None,
                 "options": len(self.options),
                 "required": sum(1 for o in self.options if o.required)}
+
+
+@dataclass(frozen=True)
+class UpstreamDifference:
+    """Where a profile deliberately disagrees with an upstream list, and why."""
+    list: str
+    symbol: str
+    theirs: str
+    ours: str
+    reason: str
+    sources: Tuple[str, ...]
+
+    @property
+    def key(self):
+        return (self.list, self.symbol, self.theirs, self.ours)
 
 
 @dataclass
@@ -484,6 +547,22 @@ def _load_profile(path, sources):
         arches_reason=str(data.get("arches_reason", "")),
         arches_sources=_as_tuple(data.get("arches_source"), "arches_source", path),
     )
+    prof.status = str(data.get("status", "maintained"))
+    prof.status_note = " ".join(str(data.get("status_note", "")).split())
+    prof.status_sources = _as_tuple(data.get("status_source"), "status_source", path)
+    if prof.status not in COMPONENT_STATUSES:
+        raise ProfileError("status = %r" % prof.status, path=path,
+                           hint="status is one of %s" % ", ".join(COMPONENT_STATUSES))
+    if prof.status != "maintained" and not (prof.status_note and prof.status_sources):
+        raise ProfileError("status = %r needs status_note and status_source" % prof.status,
+                           path=path, hint="say what it means for users and who says so")
+    _check_sources(prof.status_sources, "status_source", sources, path)
+    prof.covers = " ".join(str(data.get("covers", "")).split())
+    prof.covers_sources = _as_tuple(data.get("covers_source"), "covers_source", path)
+    if bool(prof.covers) != bool(prof.covers_sources):
+        raise ProfileError("covers and covers_source go together", path=path,
+                           hint="say which releases the list matches and where that is read")
+    _check_sources(prof.covers_sources, "covers_source", sources, path)
     for arch in prof.arches:
         if arch not in KNOWN_ARCHES:
             raise ProfileError("arches: %r is not a kernel architecture" % arch, path=path,
@@ -498,6 +577,7 @@ def _load_profile(path, sources):
     if prof.min_kernel and not (prof.min_kernel_reason and prof.min_kernel_sources):
         raise ProfileError("min_kernel needs min_kernel_reason and min_kernel_source", path=path)
     _check_sources(prof.min_kernel_sources, "min_kernel_source", sources, path)
+    prof.differs_from = _load_differences(data.get("differs_from", []), path, sources)
     options = data.get("option", [])
     if not isinstance(options, list) or not options:
         raise ProfileError("no [[option]] entries", path=path, hint="a profile lists options")
@@ -542,12 +622,53 @@ def _load_profile(path, sources):
                 raise ProfileError("%s: served_by %r is not a symbol name" % (where, sym),
                                    path=path, hint="write it without CONFIG_, in capitals")
         _check_sources(served_sources, where + " served_by_source", sources, path)
+        since = str(entry.get("since", "")).strip()
+        since_sources = _as_tuple(entry.get("since_source"), where + " since_source", path)
+        if bool(since) != bool(since_sources):
+            raise ProfileError("%s: since and since_source go together" % where, path=path,
+                               hint="give the first release that needs it and who says so")
+        if since and not re.match(r"^[0-9]+(\.[0-9]+)*$", since):
+            raise ProfileError("%s: since = %r is not a release number" % (where, since),
+                               path=path, hint='write it like "28.0"')
+        if since and not prof.covers:
+            raise ProfileError("%s: since needs the profile's covers" % where, path=path,
+                               hint="say at the top which releases the profile covers")
+        _check_sources(since_sources, where + " since_source", sources, path)
         prof.options.append(OptionRule(
             profile=name, names=names, expect=expect,
             required=entry.get("required", True), reason=str(entry["reason"]).strip(),
             sources=srcs, note=str(entry.get("note", "")), served_by=served_by,
-            served_by_reason=served_reason, served_by_sources=served_sources))
+            served_by_reason=served_reason, served_by_sources=served_sources,
+            since=since, since_sources=since_sources))
     return prof
+
+
+def _load_differences(entries, path, sources):
+    if not isinstance(entries, list):
+        raise ProfileError("differs_from must be [[differs_from]] tables", path=path)
+    found = []
+    for index, entry in enumerate(entries, 1):
+        where = "differs_from #%d" % index
+        check_table(entry, _DIFFERS_KEYS, where, path)
+        for key in sorted(_DIFFERS_KEYS):
+            if not entry.get(key):
+                raise ProfileError("%s has no %s" % (where, key), path=path,
+                                   hint="say which list, symbol, what each side asks, why, "
+                                   "and who says so")
+        if entry["list"] not in sources:
+            raise ProfileError("%s: list %r is not in sources.toml" % (where, entry["list"]),
+                               path=path, hint="name the upstream list by its sources.toml key")
+        if not _SYMBOL_RE.match(str(entry["symbol"])):
+            raise ProfileError("%s: %r is not a symbol name" % (where, entry["symbol"]), path=path)
+        srcs = _as_tuple(entry["source"], where + " source", path)
+        _check_sources(srcs, where, sources, path)
+        diff = UpstreamDifference(list=entry["list"], symbol=entry["symbol"],
+                                  theirs=str(entry["theirs"]), ours=str(entry["ours"]),
+                                  reason=str(entry["reason"]).strip(), sources=srcs)
+        if diff.key in (d.key for d in found):
+            raise ProfileError("%s repeats %s" % (where, "/".join(diff.key)), path=path)
+        found.append(diff)
+    return tuple(found)
 
 
 _CATALOG_CACHE = {}

@@ -128,7 +128,7 @@ def verify_fragment(kernel_src, base, fragment, arch="arm64"):
     a full .config or a defconfig) or a KernelConfig.
     """
     from rcarkit.kernel.config import KernelConfig, load_config
-    from rcarkit.kernel.tree import Unsatisfiable, config_text, format_line, load_tree
+    from rcarkit.kernel.tree import load_tree
     if isinstance(base, KernelConfig):
         base_config = base
     else:
@@ -138,6 +138,18 @@ def verify_fragment(kernel_src, base, fragment, arch="arm64"):
         base_config = load_config(str(base))
     wanted = read_fragment(str(fragment))
     tree = load_tree(kernel_src, arch=arch)
+    try:
+        return _verify(tree, base_config, wanted, fragment, arch)
+    except RecursionError:
+        from rcarkit.kernel.tree import TreeError
+        raise TreeError("Kconfig dependencies nested too deeply to evaluate (a 'depends on' "
+                        "chain or an expression thousands of levels deep)",
+                        path=os.path.join(tree.srctree, "Kconfig"),
+                        hint="is this a real kernel tree?")
+
+
+def _verify(tree, base_config, wanted, fragment, arch):
+    from rcarkit.kernel.tree import Unsatisfiable, config_text, format_line
     sim = tree.simulate(config_text(base_config), [line for _, _, line in wanted])
     findings = []
     for sym, value, line in wanted:

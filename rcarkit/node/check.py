@@ -59,6 +59,7 @@ from dataclasses import dataclass
 
 from rcarkit.errors import RcarkitError
 from rcarkit.node.checks import CHECKS
+from rcarkit.node.rootfs import valid_release
 from rcarkit.node.checks.context import NodeContext, NodeFixes  # noqa: F401 (NodeFixes: API)
 from rcarkit.report import Report
 
@@ -85,8 +86,9 @@ def select_node_profiles(catalog, profile=None, cni=None, runtime=None, proxy_mo
 
 def default_config_path(node, release):
     """ROOT/proc/config.gz, then ROOT/boot/config-<release>; None if neither."""
-    for rel in ("proc/config.gz", "boot/config-%s" % release if release else None):
-        if rel and os.path.isfile(node.join(rel)):
+    usable = release and valid_release(release)
+    for rel in ("proc/config.gz", "boot/config-%s" % release if usable else None):
+        if rel and node.isfile(rel):
             return node.join(rel)
     return None
 
@@ -117,15 +119,21 @@ def check_node(root="/", role="control-plane", profiles=None, catalog=None, conf
         profiles = select_node_profiles(catalog)
     notes = []
     release = kernel_release or node_probe.kernel_release(node)
+    if kernel_release:
+        _check_release(release, "--kernel-release %r is not a kernel release" % release, None)
+    elif release:
+        # never echoed: the file may be a link to anything inside the root
+        _check_release(release, "not a kernel release", os.path.join(
+            node.path, "proc/sys/kernel/osrelease"))
     if not release:
-        entries = node.listdir("lib/modules")
+        entries = [e for e in node.listdir("lib/modules") if valid_release(e)]
         if len(entries) == 1:
             release = entries[0]
             notes.append("kernel release taken from lib/modules/%s (no proc/sys/kernel/osrelease "
                          "under %s)" % (release, root))
         else:
-            raise RcarkitError("cannot tell the running kernel release", path=node.join(
-                "proc/sys/kernel/osrelease"), hint="pass --kernel-release")
+            raise RcarkitError("cannot tell the running kernel release", path=os.path.join(
+                node.path, "proc/sys/kernel/osrelease"), hint="pass --kernel-release")
     if config_path is None:
         config_path = default_config_path(node, release)
         if config_path is None:
@@ -162,6 +170,15 @@ def check_node(root="/", role="control-plane", profiles=None, catalog=None, conf
     report = Report(command="check-node", subject=subject, groups=checker.groups,
                     notes=notes + checker.notes, subject_line=line, group_noun="area")
     return NodeCheck(report=report, fixes=checker.fixes, facts=facts)
+
+
+def _check_release(release, message, path):
+    """A release is used as a path component (lib/modules/RELEASE): refuse
+    ``/``, ``..`` and anything but the characters ``uname -r`` prints."""
+    if not valid_release(release):
+        raise RcarkitError(message, path=path,
+                           hint="a release is letters, digits and . _ - + ~ (uname -r), "
+                                "at most 64 characters")
 
 
 def _json_facts(facts):

@@ -124,13 +124,30 @@ class ModuleMap:
         return list(mods)
 
 
+def _node(root):
+    """``root`` as a :class:`rcarkit.node.probe.NodeRoot` (a path is wrapped)."""
+    if hasattr(root, "join") and hasattr(root, "path"):
+        return root
+    from rcarkit.node.probe import NodeRoot
+    return NodeRoot(root)
+
+
 class ModuleTree:
-    """The modules of one kernel release under ``<root>/lib/modules/<release>``."""
+    """The modules of one kernel release under ``<root>/lib/modules/<release>``.
+
+    ``root`` is a :class:`rcarkit.node.probe.NodeRoot` (or a directory): every
+    path, including the ones ``modules.dep`` names, is resolved inside it.
+    """
 
     def __init__(self, root, release):
+        from rcarkit.node.rootfs import valid_release
+        self.node = _node(root)
         self.release = release
-        self.directory = os.path.join(root, "lib", "modules", release)
-        self.exists = os.path.isdir(self.directory)
+        self.rel_dir = "lib/modules/%s" % release
+        valid = valid_release(release)
+        self.directory = (self.node.join(self.rel_dir) if valid else None) or \
+            os.path.join(self.node.path, "lib", "modules")
+        self.exists = valid and self.node.isdir(self.rel_dir)
         self.builtin = set()        # module names linked into the kernel
         self.dep = {}               # module name -> relative path listed in modules.dep
         self.depends = {}           # module name -> relative paths it needs (modules.dep)
@@ -141,14 +158,17 @@ class ModuleTree:
             self._read_dep()
 
     def _read_lines(self, name):
-        path = os.path.join(self.directory, name)
         from rcarkit.safe_read import read_capped
-        if not os.path.lexists(path):
+        rel = self.rel_dir + "/" + name
+        if not self.node.exists(rel):
             return None
+        path = self.node.join(rel)
         try:
+            if path is None:        # a symlink loop
+                raise RcarkitError("symlink loop", path=os.path.join(self.directory, name))
             data = read_capped(path, MAX_INDEX_BYTES, what=name)
         except RcarkitError:
-            if not os.path.exists(path):   # a dangling link, as good as absent
+            if path is None or not os.path.exists(path):   # dangling: as good as absent
                 return None
             raise
         return data.decode("utf-8", "replace").splitlines()
@@ -185,7 +205,10 @@ class ModuleTree:
                 dirnames.sort()
                 for fname in sorted(filenames):
                     if fname.endswith(MODULE_SUFFIXES):
-                        rel = os.path.relpath(os.path.join(dirpath, fname), self.directory)
+                        full = os.path.join(dirpath, fname)
+                        rel = os.path.relpath(full, self.directory)
+                        if os.path.islink(full) and not self._isfile(rel):
+                            continue    # dangling, a loop, or not a file inside the root
                         self._files.setdefault(module_name(fname), rel)
         return self._files
 
@@ -196,7 +219,7 @@ class ModuleTree:
         if name in self.builtin:
             return "builtin", None
         rel = self.dep.get(name)
-        if rel is not None and os.path.isfile(os.path.join(self.directory, rel)):
+        if rel is not None and self._isfile(rel):
             return "dep", rel
         rel = self.files().get(name)
         if rel is not None:
@@ -204,12 +227,19 @@ class ModuleTree:
         return None, None
 
     def path(self, rel):
-        return os.path.join(self.directory, rel)
+        """The host path of module ``rel`` (relative to the release directory,
+        or absolute inside the root as old modules.dep files write it)."""
+        inside = rel if rel.startswith("/") else self.rel_dir + "/" + rel
+        return self.node.join(inside)
+
+    def _isfile(self, rel):
+        path = self.path(rel)
+        return path is not None and os.path.isfile(path)
 
     def missing_dependencies(self, name):
         """Files modules.dep says ``name`` needs that are not there."""
         return [rel for rel in self.depends.get(module_name(name), [])
-                if not os.path.isfile(os.path.join(self.directory, rel))]
+                if not self._isfile(rel)]
 
 
 def read_module_bytes(path):
@@ -280,9 +310,15 @@ def read_modinfo(path):
     try:
         elf = ELFFile(io.BytesIO(data))
         section = elf.get_section_by_name(".modinfo")
+        if section is not None and section["sh_flags"] & 0x800:   # SHF_COMPRESSED
+            raise RcarkitError("compressed .modinfo section: not a kernel module", path=path)
         blob = section.data() if section is not None else None
-    except (ELFError, ValueError, OSError) as exc:
-        raise RcarkitError("not an ELF kernel module: %s" % exc, path=path)
+    except RcarkitError:
+        raise
+    except (ELFError, Exception) as exc:  # noqa: B014 - pyelftools raises anything
+        # on crafted headers (OverflowError, struct.error, ...): a damaged file
+        raise RcarkitError("not an ELF kernel module: %s"
+                           % (str(exc)[:80] or type(exc).__name__), path=path)
     if blob is None:
         raise RcarkitError("no .modinfo section: not a kernel module", path=path)
     info = {}
@@ -305,8 +341,8 @@ def vermagic_release(vermagic):
 def loaded_modules(root):
     """Names of the modules in ``<root>/proc/modules`` (None when unreadable)."""
     from rcarkit.safe_read import read_capped
-    path = os.path.join(root, "proc", "modules")
-    if not os.path.exists(path):
+    path = _node(root).join("proc/modules")
+    if path is None or not os.path.exists(path):
         return None
     try:
         text = read_capped(path, MAX_INDEX_BYTES, what="proc/modules").decode("utf-8", "replace")

@@ -19,59 +19,94 @@ TOOL_DIRS = ("usr/local/sbin", "usr/local/bin", "usr/sbin", "usr/bin", "sbin", "
 
 
 class NodeRoot:
-    """A root directory to read a node's state from (``/`` = this machine)."""
+    """A root directory to read a node's state from (``/`` = this machine).
+
+    Every path is resolved inside the root like a chroot would
+    (:func:`rcarkit.node.rootfs.resolve`): a board's ``/etc/shadow`` symlink
+    or ``../../..`` never reaches the host's files.
+    """
 
     def __init__(self, path="/"):
         self.path = os.path.abspath(os.fspath(path))
         self.live = os.path.realpath(self.path) == "/"
 
     def join(self, rel):
-        return os.path.join(self.path, rel.lstrip("/"))
+        """The host path of ``rel`` inside the root (None: a symlink loop)."""
+        if self.live:
+            return os.path.join("/", rel.lstrip("/"))
+        from rcarkit.node.rootfs import resolve
+        return resolve(self.path, rel)
 
     def read(self, rel, limit=1024 * 1024):
         """Text of ``rel`` under the root, or None when absent/unreadable.
         A FIFO or a device there is an error (exit 2), never a hang."""
         from rcarkit.safe_read import open_regular
+        path = self.join(rel)
+        if path is None:
+            return None
         try:
-            os.stat(self.join(rel))
+            os.stat(path)
         except OSError:
             return None
         try:
-            with open_regular(self.join(rel)) as fh:
+            with open_regular(path) as fh:
                 return fh.read(limit).decode("utf-8", "replace")
         except OSError:
             return None
 
     def read_error(self, rel):
         """None if ``rel`` is readable, else a short reason ("absent", "permission denied")."""
+        from rcarkit.errors import RcarkitError
+        from rcarkit.safe_read import open_regular
+        path = self.join(rel)
+        if path is None:
+            return "symlink loop"
         try:
-            with open(self.join(rel), "rb") as fh:
-                fh.read(1)
-            return None
-        except FileNotFoundError:
-            return "absent"
-        except PermissionError:
-            return "permission denied"
-        except OSError as exc:
-            return exc.strerror or str(exc)
+            with open_regular(path):   # O_NONBLOCK: a FIFO there does not hang
+                return None
+        except RcarkitError as exc:
+            return "absent" if exc.message == "no such file" else exc.message
 
     def exists(self, rel):
-        return os.path.lexists(self.join(rel))
+        """True when ``rel`` is there (a dangling symlink counts)."""
+        path = self._unfollowed(rel)
+        return path is not None and os.path.lexists(path)
+
+    def isfile(self, rel):
+        path = self.join(rel)
+        return path is not None and os.path.isfile(path)
 
     def isdir(self, rel):
-        return os.path.isdir(self.join(rel))
+        path = self.join(rel)
+        return path is not None and os.path.isdir(path)
 
     def listdir(self, rel):
+        path = self.join(rel)
+        if path is None:
+            return []
         try:
-            return sorted(os.listdir(self.join(rel)))
+            return sorted(os.listdir(path))
         except OSError:
             return []
 
     def readlink(self, rel):
+        """The target of the symlink ``rel`` (its directory resolved in the root)."""
+        path = self._unfollowed(rel)
+        if path is None:
+            return None
         try:
-            return os.readlink(self.join(rel))
+            return os.readlink(path)
         except OSError:
             return None
+
+    def _unfollowed(self, rel):
+        """The host path of ``rel`` with its directory resolved and its last
+        component not followed (what lstat and readlink want)."""
+        parent, _, base = ("/" + rel.strip("/")).rpartition("/")
+        if base in ("", ".", ".."):
+            return self.join(rel)
+        directory = self.join(parent or "/")
+        return None if directory is None else os.path.join(directory, base)
 
     def resolve(self, rel, depth=8):
         """Follow symlinks *inside the root* (absolute targets are re-rooted)."""
@@ -332,13 +367,12 @@ def find_tool(node, name):
                 dirs.append(entry)
     for directory in dirs:
         rel = directory + "/" + name
-        path = node.join(rel)
-        if os.path.lexists(path):
-            real = node.join(node.resolve(rel))
+        if node.exists(rel):
+            real = node.join(rel)
             try:
                 mode = os.stat(real).st_mode
-            except OSError:
-                continue  # dangling symlink
+            except (OSError, TypeError):
+                continue  # dangling symlink, or a loop
             if stat.S_ISREG(mode) and mode & 0o111:
                 return "/" + rel
     return None

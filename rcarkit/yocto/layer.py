@@ -76,6 +76,9 @@ from typing import List, Tuple
 from rcarkit.errors import RcarkitError
 
 FRAGMENT_NAME = "rcarkit-k8s.cfg"
+CHECK_CLASS = "rcarkit_kconfig_check"
+CHECK_CLASS_PATH = "classes/%s.bbclass" % CHECK_CLASS
+OELINT_CONSTANTS = "oelint-constants.json"
 DEFAULT_LAYER_DIR = os.path.join("yocto_layer", "meta-rcarkit-k8s")
 DEFAULT_LAYER_SERIES = ("scarthgap", "wrynose")
 DEFAULT_KERNEL_RECIPE = "linux-renesas"
@@ -85,7 +88,6 @@ README_WIDTH = 78
 
 _RECIPE_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
 _OVERRIDE_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_SERIES_RE = re.compile(r"^[a-z]+$")
 
 
 @dataclass(frozen=True)
@@ -250,6 +252,17 @@ class LayerSpec:
     targets: List["AppendTarget"] = None
 
     @property
+    def colon_overrides(self):
+        """``:append:<override>`` (honister and later) or ``_append_<override>``."""
+        from rcarkit.yocto.releases import syntax_of
+        return syntax_of(self.layer_series)
+
+    def op(self, var, operation, override):
+        """``SRC_URI:append:rcar-gen3`` or, before honister, ``SRC_URI_append_rcar-gen3``."""
+        sep = ":" if self.colon_overrides else "_"
+        return sep.join(w for w in (var, operation, override) if w)
+
+    @property
     def layer_name(self):
         return os.path.basename(os.path.abspath(self.directory)) or "meta-rcarkit-k8s"
 
@@ -329,6 +342,7 @@ class LayerResult:
     changed: List[str]               # paths written this run (unchanged files are skipped)
     removed: List[str]               # stale generated files removed this run
     plan: object                     # rcarkit.kernel.fragment.FragmentPlan
+    warnings: List[str] = None       # kernel_warnings(): printed on stderr
 
     def to_dict(self):
         return {
@@ -341,6 +355,8 @@ class LayerResult:
             "machine_overrides": list(self.spec.overrides),
             "reaches": [t.to_dict() for t in self.spec.targets],
             "layer_series": list(self.spec.layer_series),
+            "override_syntax": ":append" if self.spec.colon_overrides else "_append",
+            "warnings": list(self.warnings or []),
             "files": list(self.files),
             "changed": list(self.changed),
             "removed": list(self.removed),
@@ -393,19 +409,41 @@ def layer_spec(directory=None, kernel_recipe=DEFAULT_KERNEL_RECIPE, machine_over
     series = _split_words(layer_series) if layer_series is not None else list(DEFAULT_LAYER_SERIES)
     if not series:
         raise RcarkitError("--layer-series is empty", hint="e.g. --layer-series 'scarthgap wrynose'")
+    from rcarkit.yocto.releases import RELEASES, syntax_of, valid_names
     for s in series:
-        if not _SERIES_RE.match(s):
-            raise RcarkitError("--layer-series %r is not a release codename" % s,
-                               hint="lowercase codenames such as scarthgap wrynose")
+        if s not in RELEASES:
+            raise RcarkitError("--layer-series %r is not a Yocto release codename; valid: %s"
+                               % (s, valid_names()))
+    series = sorted(set(series), key=series.index)
+    if syntax_of(series) is None:
+        old = [s for s in series if not RELEASES[s].colon_overrides]
+        new = [s for s in series if RELEASES[s].colon_overrides]
+        raise RcarkitError(
+            "--layer-series mixes releases before honister (%s: _append syntax) and from "
+            "honister on (%s: :append syntax); one layer cannot serve both"
+            % (" ".join(old), " ".join(new)),
+            hint="generate one layer per side, e.g. --layer-series %s" % old[-1])
     return LayerSpec(directory=directory, kernel_recipe=recipe_name, overrides=overrides,
                      layer_series=series, collection=_collection_name(directory), recipe=recipe,
                      targets=append_targets(recipe, overrides, custom_overrides))
+
+
+#: The templates a layer is made of (all must be in the templates directory).
+TEMPLATES = ("layer.conf.j2", "README.j2", "COPYING.MIT.j2", "kernel.bbappend.j2")
 
 
 def templates_dir():
     """Where the layer templates are (source tree or installed package data)."""
     env = os.environ.get("RCARKIT_YOCTO_TEMPLATES")
     if env:
+        if not os.path.isdir(env):
+            raise RcarkitError("RCARKIT_YOCTO_TEMPLATES is not a directory", path=env,
+                               hint="point it at a copy of yocto_layer/templates, or unset it")
+        missing = [t for t in TEMPLATES if not os.path.isfile(os.path.join(env, t))]
+        if missing:
+            raise RcarkitError("RCARKIT_YOCTO_TEMPLATES has no %s" % ", ".join(missing),
+                               path=env, hint="point it at a copy of yocto_layer/templates "
+                               "(regular files), or unset it")
         return env
     # this module is rcarkit/<domain>/x.py: the package is one level up
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -578,11 +616,13 @@ def render_layer(plan, report, spec, kernel_src=None):
         recipe_note=list(spec.recipe.note),
         recipe_doc=["\n".join(_wrap(p)) for p in spec.recipe.doc],
         fragment_name=FRAGMENT_NAME,
+        check_class=CHECK_CLASS,
+        oelint_constants=OELINT_CONSTANTS,
         bbappend_name=spec.bbappend_name,
         active_count=len(active),
         resolved_with=plan.resolved_with,
         sections=readme_sections(plan),
-        notes=["\n".join(_wrap(n)) for n in plan.notes],
+        notes=["\n".join(_wrap(n)) for n in list(plan.notes) + kernel_warnings(plan, spec)],
         command=_command_lines(facts, spec, kernel_src),
         facts_lines=_facts_lines(facts, plan, spec),
         intro=_wrap("A Yocto/OpenEmbedded layer generated by rcarkit. It adds one kernel "
@@ -592,7 +632,7 @@ def render_layer(plan, report, spec, kernel_src=None):
                        ", ".join(facts["profiles"]) or "(none)")),
         adds=_wrap("The append reaches %s, and only machines whose MACHINEOVERRIDES "
                    "contain %s:" % (spec.kernel_recipe, " or ".join(spec.overrides))),
-        targets=[_target_context(t) for t in spec.targets],
+        targets=[_target_context(t, spec) for t in spec.targets],
         dynamic=[t.collection for t in spec.targets if t.collection],
         check_yocto=_check_command(facts["profiles"], '"$(bitbake-getvar -r %s --value B)'
                                    '/.config"' % spec.kernel_recipe),
@@ -603,16 +643,17 @@ def render_layer(plan, report, spec, kernel_src=None):
         layer_dir_hint="<path to>/" + spec.layer_name,
     )
     files = {
-        "conf/layer.conf": env.get_template("layer.conf.j2").render(context),
+        "conf/layer.conf": _render(env, "layer.conf.j2", context),
         "recipes-kernel/linux/files/" + FRAGMENT_NAME: plan.render_cfg(),
-        "README": env.get_template("README.j2").render(context),
-        "COPYING.MIT": env.get_template("COPYING.MIT.j2").render(context),
+        "README": _render(env, "README.j2", context),
+        "COPYING.MIT": _render(env, "COPYING.MIT.j2", context),
+        CHECK_CLASS_PATH: _render(env, CHECK_CLASS + ".bbclass.j2", context),
+        OELINT_CONSTANTS: oelint_constants(spec),
     }
-    bbappend = env.get_template("kernel.bbappend.j2")
     for target in spec.targets:
         for path, recipe in target.bbappends():
-            files[path] = bbappend.render(dict(
-                context, recipe=recipe, target=_target_context(target),
+            files[path] = _render(env, "kernel.bbappend.j2", dict(
+                context, recipe=recipe, target=_target_context(target, spec),
                 bbappend_head=_wrap("%s: add %s (%d kernel options for Kubernetes) to %s, "
                                     "only on machines with the override%s %s%s." % (
                                         spec.layer_name, FRAGMENT_NAME, len(active), recipe,
@@ -624,17 +665,91 @@ def render_layer(plan, report, spec, kernel_src=None):
     return files
 
 
-def _target_context(target):
+def _render(env, name, context):
+    """Template ``name`` rendered; a broken template (RCARKIT_YOCTO_TEMPLATES
+    may name anyone's copy) is one error naming its file and line."""
+    import jinja2
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise RcarkitError("template does not parse: %s" % exc.message,
+                           path=exc.filename or os.path.join(templates_dir(), name),
+                           line=exc.lineno)
+    except (jinja2.TemplateError, UnicodeDecodeError, OSError) as exc:
+        raise RcarkitError("template cannot be rendered: %s" % exc,
+                           path=os.path.join(templates_dir(), name))
+
+
+def _assignments(target, spec):
+    """The two lines per override, in the syntax of the layer's releases."""
+    out = []
+    for o in target.overrides:
+        out.append('%s := "%s:"' % (spec.op("FILESEXTRAPATHS", "prepend", o), target.files_path))
+        out.append('%s = " file://%s"' % (spec.op("SRC_URI", "append", o), FRAGMENT_NAME))
+    return out
+
+
+def oelint_constants(spec):
+    """oelint-adv ``--constantmods +oelint-constants.json``: the layer's overrides
+    as known machines. oelint's ``oelint.vars.specific`` / ``oelint.func.specific``
+    accept an override only when it is a MACHINE it knows or matches the
+    recipe's COMPATIBLE_MACHINE; linux-renesas_5.10.bb has no rcar-gen3 there,
+    so linted next to the real recipe the bbappend would be flagged."""
+    import json
+    overrides = sorted({o for t in spec.targets for o in t.overrides})
+    return json.dumps({"replacements": {"machines": overrides}}, indent=2,
+                      sort_keys=True) + "\n"
+
+
+def _check_appends(target, spec):
+    """``python do_kernel_configcheck:append:<override>()`` heads, one per override."""
+    return ["python %s() {" % spec.op("do_kernel_configcheck", "append", o)
+            for o in target.overrides]
+
+
+def _target_context(target, spec):
     where = ("read only when the BSP collection %s (%s) is in the build (BBFILES_DYNAMIC)"
              % (target.collection, target.bsp_layer) if target.collection
              else "for %s (%s)" % (", ".join(target.recipes), target.bsp_layer))
     return {"collection": target.collection, "overrides": list(target.overrides),
+            "assignments": _assignments(target, spec),
+            "check_appends": _check_appends(target, spec),
             "files_path": target.files_path, "recipes": list(target.recipes),
             "bbappends": [p for p, _ in target.bbappends()],
             "where": _wrap(where, indent="  "),
             "machines": _wrap(", ".join(target.machines) if target.machines
                               else "(machines with that override)", indent=" " * 6),
             "why": _wrap(target.why, indent=" " * 6)}
+
+
+def kernel_warnings(plan, spec, catalog=None):
+    """Lines warning that the fragment was planned on another kernel than the one
+    the recipe builds on the layer's releases (:func:`rcarkit.yocto.releases.kernel_mismatch`),
+    with the fragment options that kernel does not have (kernel-symbols.toml)."""
+    from rcarkit.kernel.config import KernelVersion
+    from rcarkit.yocto.releases import kernel_mismatch
+    found = kernel_mismatch(spec.kernel_recipe, spec.layer_series, plan.kernel_version)
+    if found is None:
+        return []
+    version, known = found
+    builds = ", ".join("%s %s (%s)" % (k.recipe, k.version, k.bsp) for k in known)
+    out = ["the fragment was computed from a Linux %s config, but on %s the recipe builds %s: "
+           "options differ between kernel versions; run rcarkit on the recipe's own "
+           "${B}/.config (bitbake -c kernel_configme %s; then "
+           "\"$(bitbake-getvar -r %s --value B)/.config\") and regenerate"
+           % (version, " ".join(sorted({k.release for k in known})), builds, spec.kernel_recipe,
+              spec.kernel_recipe)]
+    symbols = getattr(catalog, "symbols", None) or {}
+    for e in plan.active():
+        hist = symbols.get(e.symbol)
+        if hist is None:
+            continue
+        missing = [k for k in known if hist.exists_in(KernelVersion.parse(k.version)) is False]
+        if missing:
+            out.append("CONFIG_%s is in the fragment but not in Linux %s (%s)" % (
+                e.symbol, ", ".join(sorted({k.version for k in missing}, key=KernelVersion.parse)),
+                hist.describe()))
+    return out
 
 
 def plan_for(report, catalog, kernel_src=None, config=None, with_optional=False):
@@ -662,7 +777,7 @@ def generate_layer(report, catalog, directory=None, kernel_recipe=DEFAULT_KERNEL
     changed = tree.write(files, prune=True)
     removed = list(tree.removed)
     return LayerResult(spec=spec, files=sorted(files), changed=changed, removed=removed,
-                       plan=plan)
+                       plan=plan, warnings=kernel_warnings(plan, spec, catalog))
 
 
 def write_outputs(report, catalog, fragment_path=None, layer_dir=None,

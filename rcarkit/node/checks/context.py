@@ -108,8 +108,8 @@ class NodeContext:
         self.kernel_report = None
         from rcarkit.node import modules as node_modules
         self.nm = node_modules
-        self.tree = node_modules.ModuleTree(node.path, release) if release else None
-        self.loaded = node_modules.loaded_modules(node.path)
+        self.tree = node_modules.ModuleTree(node, release) if release else None
+        self.loaded = node_modules.loaded_modules(node)
         from rcarkit.node import probe as node_probe
         self.node_probe = node_probe
 
