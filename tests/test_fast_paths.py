@@ -52,7 +52,10 @@ def test_shipped_file_reads_as_tomllib_reads_it(name):
     'a = 1.5\n',                       # a float
     'a = [1, 2]\n',                    # an array of integers
     'a = [["x"]]\n',                   # a nested array
-    'a = {b = "c"}\n',                 # an inline table
+    'a = {b = 1}\n',                   # an inline table of an integer
+    'a = {b = "c",}\n',                # a trailing comma in an inline table
+    'a = {b = "c", b = "d"}\n',        # a duplicate key in an inline table
+    'a = {b = "c"\n',                  # an unclosed inline table
     'a = "x"\na = "y"\n',              # a duplicate key
     '[t]\n[t]\n',                      # a duplicate table
     'a = ["x",\n # comment\n "y"]\n',  # a comment inside an array
@@ -70,6 +73,7 @@ def test_text_outside_the_subset_goes_to_tomllib(text):
     'a = "say \\"hi\\" \\\\ \\t \\u00e9"\nb = ["\\"q\\""]\n',
     'a = """\nfirst \\\n    second\nthird"""\nb = 1\n',
     'a = """one line""" # c\n',
+    'a = { arm = ["X", "Y"], b = "c" }  # note\nb = {}\nc = {d="e"}\n',
 ])
 def test_subset_values(text):
     assert parse(text) is not None

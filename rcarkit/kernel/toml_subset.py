@@ -3,7 +3,8 @@
 check-kernel reads some twenty TOML files on every run; Python's ``tomllib``
 is written in Python and spends most of check-kernel's start-up on them.
 :func:`parse` handles the subset those files use -- comments, ``[table]``,
-``[[array-of-tables]]``, ``key = "string"`` (with escapes), multi-line
+``[[array-of-tables]]``, ``key = "string"`` (with escapes), one-line inline
+tables of strings and string arrays, multi-line
 ``\"\"\"`` strings, ``true`` / ``false``, decimal integers and (possibly
 multi-line) arrays of strings
 -- with a few regular expressions, and returns None for anything else, so the
@@ -23,6 +24,8 @@ _STRING_RE = re.compile(r"^(%s)\s*(?:#.*)?$" % _STR)
 _SCALAR_RE = re.compile(r"^(true|false|[+-]?(?:0|[1-9][0-9]*))\s*(?:#.*)?$")
 _ARRAY_RE = re.compile(r"^\[\s*((?:%s\s*,\s*)*(?:%s\s*,?\s*)?)\]\s*(?:#.*)?$" % (_STR, _STR))
 _ITEM_RE = re.compile(_STR)
+_INLINE_RE = re.compile(r"^\{(.*)\}\s*(?:#.*)?$")
+_INLINE_ITEM_RE = re.compile(r'\s*(%s)\s*=\s*(%s|\[[^\[\]]*\])\s*(,|$)' % (_KEY, _STR))
 _ESCAPE_RE = re.compile(r'\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))')
 _ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
 
@@ -69,6 +72,28 @@ def _multiline(first, lines, i):
     return _unescape(body), i
 
 
+def _inline(rest):
+    """A one-line inline table of strings and string arrays: ``{ a = ["x"], b = "y" }``."""
+    m = _INLINE_RE.match(rest)
+    if not m:
+        raise _Outside()
+    body, out, pos = m.group(1).strip(), {}, 0
+    while pos < len(body):
+        item = _INLINE_ITEM_RE.match(body, pos)
+        if not item or item.group(1) in out or (item.group(3) == "," and item.end() == len(body)):
+            raise _Outside()
+        value = item.group(2)
+        if value[0] == '"':
+            out[item.group(1)] = _unescape(value[1:-1])
+        else:
+            a = _ARRAY_RE.match(value)
+            if not a:
+                raise _Outside()
+            out[item.group(1)] = [_unescape(v[1:-1]) for v in _ITEM_RE.findall(a.group(1))]
+        pos = item.end()
+    return out
+
+
 def parse(text):
     """The TOML ``text`` as a dict, or None when it leaves the plain subset."""
     try:
@@ -112,6 +137,8 @@ def _parse(text):
             if not s:
                 raise _Outside()
             table[key] = _unescape(s.group(1)[1:-1])
+        elif rest[:1] == "{":
+            table[key] = _inline(rest)
         elif rest[:1] == "[":
             while rest.count("[") != rest.count("]"):
                 if i >= n or "#" in lines[i]:
