@@ -428,12 +428,16 @@ MAX_PROFILE_BYTES = 4 * 1024 * 1024
 
 
 def _load_toml(path):
+    from rcarkit.safe_read import read_text_capped
+    from rcarkit.kernel.toml_subset import parse
+    text = read_text_capped(path, MAX_PROFILE_BYTES, ProfileError, "a profile file")
+    data = parse(text)   # the plain subset, fast; anything else goes to tomllib
+    if data is not None:
+        return data
     try:
         import tomllib  # Python >= 3.11
     except ImportError:  # pragma: no cover - exercised on 3.9/3.10
         import tomli as tomllib
-    from rcarkit.safe_read import read_text_capped
-    text = read_text_capped(path, MAX_PROFILE_BYTES, ProfileError, "a profile file")
     try:
         return tomllib.loads(text)
     except RecursionError:
