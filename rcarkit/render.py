@@ -29,6 +29,7 @@ _STATUS_LABEL = {
     "unknown": "unknown",
     "unsupported-arch": "NO-ARCH",
     "undecided": "UNDECIDED",
+    "unavailable": "n/a-arch",
 }
 
 

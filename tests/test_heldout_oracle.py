@@ -4,7 +4,8 @@ the upstream lists, option by option.
 The configs are Debian's distribution kernel configs (packages
 ``linux-config-6.1`` and ``linux-config-6.12``, unpacked by .ci/run into
 $RCARKIT_TEST_CACHE/linux-config for amd64, arm64 and armhf): 2 versions x
-{amd64, arm64, armmp, armmp-lpae}. None of them is in ../shared (checked).
+{amd64, arm64, armmp, armmp-lpae}; a slow test repeats it on all 19 configs the
+packages ship (cloud, rt, arm64-16k too). None is in ../shared (checked).
 
 The independent side (tests/data/upstream/):
 
@@ -31,6 +32,7 @@ entry. A new, unexplained disagreement fails; so does an entry that no
 held-out config shows any more (the disagreement is gone: delete it).
 """
 
+import gzip
 import lzma
 import re
 from collections import Counter
@@ -65,34 +67,38 @@ def _lists():
 LISTS = _lists()
 
 
-def heldout_paths():
+def heldout_paths(every_flavour=False):
+    """name -> config.*.xz: FLAVOURS of each version, or every config the packages ship."""
     found = {}
     for version in VERSIONS:
-        for flavour in FLAVOURS:
-            for root in ROOTS:
-                path = root / ("linux-config-%s" % version) / ("config.%s.xz" % flavour)
-                if path.is_file():
-                    found["%s-%s" % (version, flavour)] = path
-                    break
+        for root in ROOTS:
+            directory = root / ("linux-config-%s" % version)
+            paths = (sorted(directory.glob("config.*.xz")) if every_flavour else
+                     [directory / ("config.%s.xz" % flavour) for flavour in FLAVOURS])
+            for path in paths:
+                name = "%s-%s" % (version, path.name[len("config."):-len(".xz")])
+                if path.is_file() and name not in found:
+                    found[name] = path
     return found
 
 
-@pytest.fixture(scope="module")
-def heldout(tmp_path_factory):
+def unpack(paths, out):
     """name -> decompressed config path (the script's zgrep cannot read xz)."""
-    paths = heldout_paths()
     if len(paths) < len(VERSIONS) * len(FLAVOURS):
         pytest.skip("Debian linux-config-6.1/6.12 (amd64, arm64, armhf) not unpacked: "
                     "see .ci/run (apt-get download linux-config-6.1 linux-config-6.12 per "
                     "architecture, dpkg -x into %s)" % (CACHE / "linux-config"))
-    out = tmp_path_factory.mktemp("heldout")
     configs = {}
     for name, path in sorted(paths.items()):
-        text = lzma.decompress(path.read_bytes())
-        target = out / ("config-" + name)
-        target.write_bytes(text)
-        configs[name] = target
+        configs[name] = out / ("config-" + name)
+        configs[name].write_bytes(lzma.decompress(path.read_bytes()))
     return configs
+
+
+@pytest.fixture(scope="module")
+def heldout(tmp_path_factory):
+    """The 8 main held-out configs: 6.1 and 6.12 x amd64, arm64, armmp, armmp-lpae."""
+    return unpack(heldout_paths(), tmp_path_factory.mktemp("heldout"))
 
 
 def config_version(path):
@@ -243,7 +249,8 @@ def test_heldout_configs_are_not_in_shared(heldout):
     shared = set()
     for path in CONFIGS.glob("*"):
         if path.is_file():
-            shared.add(path.read_bytes()[:1 << 20])
+            data = path.read_bytes()
+            shared.add((gzip.decompress(data) if path.suffix == ".gz" else data)[:1 << 20])
     for name, path in heldout.items():
         assert path.read_bytes()[:1 << 20] not in shared, name
     arches = Counter(load_config(str(p)).arch for p in heldout.values())
@@ -251,12 +258,11 @@ def test_heldout_configs_are_not_in_shared(heldout):
     assert set(arches) >= {"x86", "arm64", "arm"} and versions == set(VERSIONS), (arches, versions)
 
 
-@pytest.mark.parametrize("list_name", sorted(LISTS))
-def test_every_disagreement_is_carried_as_data(heldout, tmp_path, list_name):
+def assert_carried(configs, list_name, tmp_path):
     catalog = load_catalog()
     seen = set()
     unexplained = []
-    for name, config in sorted(heldout.items()):
+    for name, config in sorted(configs.items()):
         _, _, found = compare(catalog, list_name, config, config_version(config), tmp_path)
         for symbol, theirs, ours in found:
             seen.add((list_name, symbol, theirs, ours))
@@ -271,6 +277,20 @@ def test_every_disagreement_is_carried_as_data(heldout, tmp_path, list_name):
     stale = [d for d in profile.differs_from if d.list == list_name and d.key not in seen]
     assert not stale, ("recorded differences no held-out config shows any more (gone: "
                        "delete them): %s" % [d.key for d in stale])
+
+
+@pytest.mark.parametrize("list_name", sorted(LISTS))
+def test_every_disagreement_is_carried_as_data(heldout, tmp_path, list_name):
+    assert_carried(heldout, list_name, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("list_name", sorted(LISTS))
+def test_every_flavour_debian_ships(tmp_path_factory, tmp_path, list_name):
+    """The same on all 19 configs of both packages (adds cloud, rt and arm64-16k)."""
+    configs = unpack(heldout_paths(every_flavour=True), tmp_path_factory.mktemp("every"))
+    assert len(configs) > len(VERSIONS) * len(FLAVOURS)
+    assert_carried(configs, list_name, tmp_path)
 
 
 def test_differences_name_a_compared_list():

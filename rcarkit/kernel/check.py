@@ -45,7 +45,7 @@ is marked ``provisional``.
 """
 
 from rcarkit.report import (Finding, Group, Report, OK, MISSING, WRONG, OBSOLETE, NOT_YET,
-                            UNKNOWN, UNSUPPORTED_ARCH, UNDECIDED)
+                            UNKNOWN, UNSUPPORTED_ARCH, UNDECIDED, UNAVAILABLE)
 
 
 def select_profiles(catalog, names=None, cni=None, runtime=None, proxy_mode=None, all_profiles=False):
@@ -210,6 +210,15 @@ def evaluate_rule(config, catalog, rule):
         shown = actual if not rule.is_any_of else "%s=%s" % (sym, actual)
         return Finding(actual=shown, status=WRONG, note=rule.note, **base)
     actual = config.get(alive[0])
+    blocked = [catalog.history(s).unavailable_on(config) if catalog.history(s) else ""
+               for s in alive]
+    if all(blocked):   # no alternative can be enabled here: not missing, unavailable
+        hist_sources = tuple(catalog.source(k).to_dict() for s in alive
+                             for k in catalog.history(s).unavailable_sources
+                             if k not in rule.sources)
+        note = "; ".join("%s %s" % (s, why) for s, why in zip(alive, blocked))
+        return Finding(actual=actual, status=UNAVAILABLE, note=note,
+                       **dict(base, sources=sources + hist_sources, settable=()))
     provisional = config.is_provisional and all(config.get(s) is None for s in alive)
     note = rule.note
     if skipped:
@@ -326,8 +335,8 @@ def missing_symbols(report):
     wanted = {}
     order = []
     for f in report.failing(required=True) + report.failing(required=False):
-        if f.name in ("KERNEL_VERSION", "ARCH"):
-            continue
+        if f.name in ("KERNEL_VERSION", "ARCH") or f.status == UNAVAILABLE:
+            continue   # an unavailable option would be dropped by olddefconfig
         sym = (f.settable or f.symbols)[0]
         if sym not in wanted:
             wanted[sym] = (f.expected, [])

@@ -379,6 +379,12 @@ def plan_fragment(report, catalog, kernel_src=None, arch=None, config=None, with
     left_out = []
     entries = requested_entries(report, with_optional, left_out)
     notes = []
+    from rcarkit.report import UNAVAILABLE
+    unavailable = []
+    for f in report.findings():
+        if f.status == UNAVAILABLE and (f.required or with_optional) and f.name not in unavailable:
+            unavailable.append(f.name)
+            notes.append("left out: %s" % f.note)
     if left_out:
         notes.append("%d optional option%s left out (%s); --with-optional adds them"
                      % (len(left_out), "s"[:len(left_out) > 1], ", ".join(left_out)))

@@ -90,6 +90,12 @@ option name is hard-coded in Python. The directory holds:
         source = ["kernel-commit-a0ae2562c6c4"]
         arches = ["arm64", "x86"]        # optional: only these architectures have it
 
+    ``unavailable_without = { arm = ["ARM_LPAE"] }`` (with
+    ``unavailable_reason`` and ``unavailable_source``) says the symbol cannot
+    be enabled on that architecture unless the listed symbols are ``y``
+    (Kconfig ``depends on`` chains through ``select ... if``): a rule on it is
+    ``unavailable`` there, not ``missing``, and no fragment asks for it.
+
     ``never_existed = true`` records a name that people put in configs but no
     kernel defines (a misremembered option); ``replaced_by`` then says what was
     probably meant. ``added`` is the first version that has the symbol. A rule on a symbol the
@@ -133,7 +139,8 @@ _OPTION_KEYS = {"name", "any_of", "expect", "required", "reason", "source", "not
                 "served_by", "served_by_reason", "served_by_source", "since", "since_source"}
 _DIFFERS_KEYS = {"list", "symbol", "theirs", "ours", "reason", "source"}
 _NOT_RECOMMENDED_KEYS = {"harm", "asked_by", "source", "note"}
-_SYMBOL_KEYS = {"added", "removed", "replaced_by", "note", "source", "arches", "never_existed"}
+_SYMBOL_KEYS = {"added", "removed", "replaced_by", "note", "source", "arches", "never_existed",
+                "unavailable_without", "unavailable_reason", "unavailable_source"}
 
 
 def profiles_dir():
@@ -231,6 +238,19 @@ class SymbolHistory:
     sources: Tuple[str, ...] = ()
     arches: Tuple[str, ...] = ()
     never_existed: bool = False
+    #: ``{arch: (symbols,)}``: on that architecture the symbol cannot be enabled
+    #: unless every listed symbol is y (CGROUP_HUGETLB: arm needs ARM_LPAE)
+    unavailable_without: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    unavailable_reason: str = ""
+    unavailable_sources: Tuple[str, ...] = ()
+
+    def unavailable_on(self, config):
+        """Why the symbol cannot be enabled in ``config`` (its arch and values), or ''."""
+        needs = self.unavailable_without.get(config.arch or "")
+        if not needs or all(config.get(s) == "y" for s in needs):
+            return ""
+        return "cannot be enabled on %s without %s: %s" % (
+            config.arch, " and ".join(needs), self.unavailable_reason)
 
     def exists_in(self, version):
         """True/False for a known version, None when ``version`` is None."""
@@ -473,6 +493,22 @@ def _load_symbols(path):
             arches=_as_tuple(entry.get("arches"), where + " arches", path),
             never_existed=entry.get("never_existed", False),
         )
+        table = entry.get("unavailable_without", {})
+        if not isinstance(table, dict) or any(
+                arch not in KNOWN_ARCHES for arch in table):
+            raise ProfileError("%s: unavailable_without maps kernel ARCH names to symbols"
+                               % where, path=path, hint='unavailable_without = { arm = '
+                               '["ARM_LPAE"] }')
+        hist.unavailable_without = {arch: _as_tuple(syms, where + " unavailable_without", path)
+                                    for arch, syms in table.items()}
+        hist.unavailable_reason = " ".join(str(entry.get("unavailable_reason", "")).split())
+        hist.unavailable_sources = _as_tuple(entry.get("unavailable_source"),
+                                             where + " unavailable_source", path)
+        if bool(hist.unavailable_without) != bool(hist.unavailable_reason and
+                                                  hist.unavailable_sources):
+            raise ProfileError("%s: unavailable_without needs unavailable_reason and "
+                               "unavailable_source (and they need it)" % where, path=path,
+                               hint="say why the architecture cannot have it and who says so")
         if not isinstance(hist.never_existed, bool):
             raise ProfileError("%s: never_existed must be true or false" % where, path=path)
         if hist.never_existed and (hist.added or hist.removed):
@@ -686,8 +722,8 @@ def load_catalog(directory=None):
     sources = _load_sources(os.path.join(directory, "sources.toml"))
     symbols = _load_symbols(os.path.join(directory, "kernel-symbols.toml"))
     for hist in symbols.values():
-        _check_sources(hist.sources, "symbol [%s]" % hist.name, sources,
-                       os.path.join(directory, "kernel-symbols.toml"))
+        _check_sources(hist.sources + hist.unavailable_sources, "symbol [%s]" % hist.name,
+                       sources, os.path.join(directory, "kernel-symbols.toml"))
     profiles = {}
     for entry in sorted(os.listdir(directory)):
         if not entry.endswith(".toml") or entry in SCHEMA_FILES:
