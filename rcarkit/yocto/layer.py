@@ -250,6 +250,7 @@ class LayerSpec:
     collection: str
     recipe: KernelRecipe
     targets: List["AppendTarget"] = None
+    with_rcarkit_recipe: bool = False
 
     @property
     def colon_overrides(self):
@@ -357,6 +358,7 @@ class LayerResult:
             "layer_series": list(self.spec.layer_series),
             "override_syntax": ":append" if self.spec.colon_overrides else "_append",
             "warnings": list(self.warnings or []),
+            "rcarkit_recipe": self.spec.with_rcarkit_recipe,
             "files": list(self.files),
             "changed": list(self.changed),
             "removed": list(self.removed),
@@ -381,7 +383,7 @@ def _collection_name(directory):
 
 
 def layer_spec(directory=None, kernel_recipe=DEFAULT_KERNEL_RECIPE, machine_override=None,
-               layer_series=None):
+               layer_series=None, with_rcarkit_recipe=False):
     """Validate the layer options; raise RcarkitError (one line) on a bad value."""
     directory = os.fspath(directory) if directory is not None else DEFAULT_LAYER_DIR
     from rcarkit.files import refuse_control_chars
@@ -425,13 +427,18 @@ def layer_spec(directory=None, kernel_recipe=DEFAULT_KERNEL_RECIPE, machine_over
             "honister on (%s: :append syntax); one layer cannot serve both"
             % (" ".join(old), " ".join(new)),
             hint="generate one layer per side, e.g. --layer-series %s" % old[-1])
+    if with_rcarkit_recipe:
+        from rcarkit.yocto.recipe import check_series
+        check_series(series)
     return LayerSpec(directory=directory, kernel_recipe=recipe_name, overrides=overrides,
                      layer_series=series, collection=_collection_name(directory), recipe=recipe,
-                     targets=append_targets(recipe, overrides, custom_overrides))
+                     targets=append_targets(recipe, overrides, custom_overrides),
+                     with_rcarkit_recipe=bool(with_rcarkit_recipe))
 
 
 #: The templates a layer is made of (all must be in the templates directory).
-TEMPLATES = ("layer.conf.j2", "README.j2", "COPYING.MIT.j2", "kernel.bbappend.j2")
+TEMPLATES = ("layer.conf.j2", "README.j2", "COPYING.MIT.j2", "kernel.bbappend.j2",
+             "rcarkit_kconfig_check.bbclass.j2")
 
 
 def templates_dir():
@@ -661,6 +668,7 @@ def render_layer(plan, report, spec, kernel_src=None):
                    "contain %s:" % (spec.kernel_recipe, " or ".join(spec.overrides))),
         targets=[_target_context(t, spec) for t in spec.targets],
         dynamic=[t.collection for t in spec.targets if t.collection],
+        dynamic_recipes=["meta-python"] if spec.with_rcarkit_recipe else [],
         check_yocto=_check_command(facts["profiles"], _Raw(
             '"$(bitbake-getvar -r %s --value B)/.config"' % shlex.quote(spec.kernel_recipe))),
         check_plain=_check_command(facts["profiles"], ".config"),
@@ -677,6 +685,10 @@ def render_layer(plan, report, spec, kernel_src=None):
         CHECK_CLASS_PATH: _render(env, CHECK_CLASS + ".bbclass.j2", context),
         OELINT_CONSTANTS: oelint_constants(spec),
     }
+    if spec.with_rcarkit_recipe:
+        from rcarkit import __version__
+        from rcarkit.yocto.recipe import recipe_files
+        files.update(recipe_files(spec, __version__))
     for target in spec.targets:
         for path, recipe in target.bbappends():
             files[path] = _render(env, "kernel.bbappend.j2", dict(
@@ -791,10 +803,11 @@ def plan_for(report, catalog, kernel_src=None, config=None, with_optional=False)
 
 def generate_layer(report, catalog, directory=None, kernel_recipe=DEFAULT_KERNEL_RECIPE,
                    machine_override=None, layer_series=None, kernel_src=None, force=False,
-                   plan=None, with_optional=False):
+                   plan=None, with_optional=False, with_rcarkit_recipe=False):
     """Write the layer for ``report`` into ``directory``; return a LayerResult."""
     from rcarkit.files import GeneratedTree
-    spec = layer_spec(directory, kernel_recipe, machine_override, layer_series)
+    spec = layer_spec(directory, kernel_recipe, machine_override, layer_series,
+                      with_rcarkit_recipe)
     if plan is None:
         plan = plan_for(report, catalog, kernel_src, with_optional=with_optional)
     files = render_layer(plan, report, spec, kernel_src=kernel_src)
