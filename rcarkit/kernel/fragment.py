@@ -381,7 +381,11 @@ def plan_fragment(report, catalog, kernel_src=None, arch=None, config=None, with
     notes = []
     from rcarkit.report import UNAVAILABLE
     unavailable = []
+    from rcarkit.report import NOT_A_SYMBOL
     for f in report.findings():
+        if f.status == NOT_A_SYMBOL and f.name not in unavailable:
+            unavailable.append(f.name)
+            notes.append("left out (%s asks for it): %s" % (f.group, f.note))
         if f.status == UNAVAILABLE and (f.required or with_optional) and f.name not in unavailable:
             unavailable.append(f.name)
             notes.append("left out: %s" % f.note)
