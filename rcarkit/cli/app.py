@@ -104,7 +104,7 @@ def check_kernel_cmd(
         given = [flag for flag, value in (("--kernel-recipe", kernel_recipe),
                                           ("--machine-override", machine_override),
                                           ("--layer-series", layer_series),
-                                          ("--kernel-src", kernel_src), ("--force", force or None),
+                                          ("--force", force or None),
                                           ("--with-optional", with_optional or None))
                  if value is not None]
         if given:
@@ -120,12 +120,13 @@ def check_kernel_cmd(
                                             all_profiles)
         if len(configs) > 1:
             from rcarkit.render import render_matrix
-            reports = [check_config(read_kernel_config(path, kernel_version, defconfig),
+            reports = [check_config(read_kernel_config(path, kernel_version, defconfig,
+                                                       catalog, kernel_src),
                                     profiles, catalog) for path in configs]
             emit(render_matrix([(str(path), report) for path, report in zip(configs, reports)],
                                fmt, only_missing, color))
             raise typer.Exit(max(report.exit_code for report in reports))
-        cfg = read_kernel_config(config, kernel_version, defconfig)
+        cfg = read_kernel_config(config, kernel_version, defconfig, catalog, kernel_src)
         report = check_config(cfg, profiles, catalog)
         written = []
         if emit_fragment is not None or emit_layer is not None:

@@ -40,8 +40,9 @@ How one rule is judged (``OptionRule`` against ``KernelConfig``):
    exit 1) when the config's architecture is not listed, ``unknown`` (not
    fatal, with a note) when the config does not say its architecture.
 
-In a defconfig, an absent symbol takes its Kconfig default, so "missing" there
-is marked ``provisional``.
+In a defconfig, an absent symbol takes its Kconfig default: the caller expands
+it first (:func:`rcarkit.kernel.defaults.expand_defconfig`, as the CLI does);
+in one that could not be expanded "missing" is marked ``provisional``.
 """
 
 from rcarkit.report import (Finding, Group, Report, OK, MISSING, WRONG, OBSOLETE, NOT_YET,
@@ -251,7 +252,7 @@ def evaluate_min_kernel(config, catalog, profile):
     return Finding(group=profile.name, name="KERNEL_VERSION", expected=">= %s" % (profile.min_kernel,),
                    actual=str(version) if version else None, status=status, required=True,
                    reason=profile.min_kernel_reason, sources=sources, note=note,
-                   provisional=version is None)
+                   provisional=version is None and status == UNDECIDED)
 
 
 def evaluate_arch(config, catalog, profile):
@@ -316,7 +317,10 @@ def check_config(config, profiles, catalog):
             notes.append("%s=%s is set, which rcarkit does not recommend: %s (%s)"
                          % (item.name, config.get(item.name), item.harm,
                             ", ".join(catalog.source(k).url or k for k in item.sources)))
-    if config.is_provisional:
+    expansion = getattr(config, "expansion_note", None)
+    if expansion:
+        notes.append(expansion)
+    elif config.is_provisional:
         notes.append("%s is a defconfig: options it does not list take their Kconfig default, "
                      "so 'missing' results are provisional; expand it with 'make olddefconfig' "
                      "for a definite answer" % config.source)
