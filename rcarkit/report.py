@@ -18,6 +18,13 @@ Statuses (the JSON ``status`` field):
                                verdict depends on it: the option exists in part of the
                                version range its symbols allow; fails (never ok) until
                                ``--kernel-version`` decides it
+``unavailable``                (check-kernel) the option cannot be enabled on this
+                               architecture/config (CGROUP_HUGETLB on 32-bit ARM without
+                               ARM_LPAE, ``kernel-symbols.toml`` ``unavailable_without``);
+                               never written into a fragment; fails only a required rule
+``not-a-symbol``               (check-kernel) no kernel version defines the option (a
+                               misremembered name, ``never_existed`` in kernel-symbols.toml);
+                               the note says what was probably meant; never fails
 ``warning``                    (check-node) not fatal, but worth a look
 ``unknown``                    (check-node) could not be read
 """
@@ -38,8 +45,11 @@ WARNING = "warning"
 UNKNOWN = "unknown"
 UNSUPPORTED_ARCH = "unsupported-arch"
 UNDECIDED = "undecided"
+UNAVAILABLE = "unavailable"
+NOT_A_SYMBOL = "not-a-symbol"
 FAILING = (MISSING, WRONG, UNSUPPORTED_ARCH, UNDECIDED)
-STATUSES = (OK, MISSING, WRONG, OBSOLETE, NOT_YET, WARNING, UNKNOWN, UNSUPPORTED_ARCH, UNDECIDED)
+STATUSES = (OK, MISSING, WRONG, OBSOLETE, NOT_YET, WARNING, UNKNOWN, UNSUPPORTED_ARCH, UNDECIDED,
+            UNAVAILABLE, NOT_A_SYMBOL)
 
 
 @dataclass
@@ -61,7 +71,8 @@ class Finding:
 
     @property
     def failing(self):
-        return self.status in FAILING
+        # an option the architecture cannot have blocks only a required rule
+        return self.status in FAILING or (self.status == UNAVAILABLE and self.required)
 
     def to_dict(self):
         return {"profile": self.group, "option": self.name, "symbols": list(self.symbols),
@@ -133,7 +144,10 @@ class Report:
         opt = set(f.name for f in self.failing(required=False)) - missing_names - wrong_names \
             - undecided_names
         missing, wrong = len(missing_names), len(wrong_names)
+        unavailable_names = set(f.name for f in req if f.status == UNAVAILABLE)
         counts = (["unsupported on %s" % arch_rows[0].actual] if arch_rows else []) + \
+                 (["%d required unavailable here" % len(unavailable_names)]
+                  if unavailable_names else []) + \
                  (["%d required missing" % missing] if missing else []) + \
                  (["%d wrong value" % wrong] if wrong else []) + \
                  (["%d undecided (version unknown)" % len(undecided_names)]
@@ -146,6 +160,8 @@ class Report:
                                       ""]
         optional = [""] if not opt else ["; %d optional missing" % len(opt),
                                          "; %d optional" % len(opt)]
+        if opt and self.caveats:   # "weave unmaintained" matters more than the count
+            optional.append("")
         provisional = [""] if not self.provisional else ["; provisional (defconfig)",
                                                          "; provisional"]
         # which profiles (or how many) fail matters more than the long wording

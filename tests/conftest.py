@@ -2,10 +2,11 @@
 
 * ``shared_dir`` / ``configs_dir`` / ``fio_dir``: the read-only fixtures beside
   the repository (``../shared``); tests read them in place.
-* ``kernel_tree_61``: Debian's ``linux-source-6.1`` unpacked once into a cache
-  directory (``RCARKIT_TEST_CACHE``, default ``/var/tmp/rcarkit-cache``) and
-  shared by every test and every run; skipped with the install command when the
-  package is missing.
+* ``kernel_tree_61`` / ``kernel_tree_612``: Debian's ``linux-source-6.1`` /
+  ``linux-source-6.12`` unpacked once into a cache directory
+  (``RCARKIT_TEST_CACHE``, default ``/var/tmp/rcarkit-cache``) and shared by
+  every test and every run; skipped with the install command when the package
+  is missing.
 * ``default_stop_signals`` (a ``preexec_fn``) and the ``ctrl_c_raises`` fixture:
   a test that sends SIGINT/SIGTERM/SIGHUP sets the disposition it relies on,
   because pytest started from a background job (``nohup ... &``) inherits
@@ -16,6 +17,7 @@
 
 import fcntl
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -35,6 +37,7 @@ SHARED = REPO.parent / "shared"
 CONFIGS = SHARED / "configs"
 LINUX_SOURCE_TARBALL = Path("/usr/src/linux-source-6.1.tar.xz")
 CACHE = Path(os.environ.get("RCARKIT_TEST_CACHE", "/var/tmp/rcarkit-cache"))
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 # Every real config in ../shared/configs with the version its header states
 # (read from SOURCES.md and the files themselves; the defconfig has no header).
@@ -77,12 +80,13 @@ def fio_dir(shared_dir):
     return shared_dir / "fio"
 
 
-def unpack_kernel_tree():
-    """Unpack linux-source-6.1 once (under a lock); return its path or None."""
-    tree = CACHE / "linux-source-6.1"
+def unpack_kernel_tree(version="6.1"):
+    """Unpack linux-source-VERSION once (under a lock); return its path or None."""
+    tree = CACHE / ("linux-source-%s" % version)
+    tarball = Path("/usr/src/linux-source-%s.tar.xz" % version)
     if (tree / "Makefile").is_file() and (tree / ".rcarkit-complete").exists():
         return tree
-    if not LINUX_SOURCE_TARBALL.is_file():
+    if not tarball.is_file():
         return None
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / ".lock", "w") as lock:
@@ -91,8 +95,8 @@ def unpack_kernel_tree():
             return tree
         if tree.exists():
             shutil.rmtree(tree)
-        subprocess.run(["tar", "-xf", str(LINUX_SOURCE_TARBALL), "-C", str(CACHE)], check=True)
-        (tree / ".rcarkit-complete").write_text("unpacked from %s\n" % LINUX_SOURCE_TARBALL)
+        subprocess.run(["tar", "-xf", str(tarball), "-C", str(CACHE)], check=True)
+        (tree / ".rcarkit-complete").write_text("unpacked from %s\n" % tarball)
     return tree
 
 
@@ -101,6 +105,15 @@ def kernel_tree_61():
     tree = unpack_kernel_tree()
     if tree is None:
         pytest.skip("Debian's linux-source-6.1 is not installed: apt-get install linux-source-6.1")
+    return tree
+
+
+@pytest.fixture(scope="session")
+def kernel_tree_612():
+    """Debian's linux-source-6.12 (the kernel the shared RPi defconfig was expanded on)."""
+    tree = unpack_kernel_tree("6.12")
+    if tree is None:
+        pytest.skip("Debian's linux-source-6.12 is not installed: apt-get install linux-source-6.12")
     return tree
 
 
@@ -124,3 +137,24 @@ def ctrl_c_raises():
         yield
     finally:
         signal.signal(signal.SIGINT, old)
+
+
+def run_check_config_sh(script, config, tmp_path, uname_release=None):
+    """Run a moby-style check-config.sh on ``config``; its stdout without colour.
+
+    The script takes the kernel version from ``uname -r``, not from the config:
+    with ``uname_release`` a ``uname`` shim on PATH reports that version instead.
+    """
+    env = dict(os.environ, NO_COLOR="1")
+    if uname_release is not None:
+        shim = tmp_path / "bin"
+        shim.mkdir(exist_ok=True)
+        fake = shim / "uname"
+        fake.write_text('#!/bin/sh\nif [ "$1" = "-r" ]; then echo %s; else exec /bin/uname "$@"; fi\n'
+                        % uname_release)
+        fake.chmod(0o755)
+        env["PATH"] = "%s:%s" % (shim, env["PATH"])
+    proc = subprocess.run(["bash", str(script), str(config)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    return ANSI_ESCAPE.sub("", proc.stdout)
+

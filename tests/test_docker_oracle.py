@@ -15,10 +15,7 @@ on, not from the config it reads. So:
   disagreements allowed, each named below with the reason.
 """
 
-import os
 import re
-import stat
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,13 +24,12 @@ from rcarkit.kernel.check import check_config
 from rcarkit.kernel.config import load_config
 from rcarkit.kernel.profiles import load_catalog
 
-from conftest import CACHE, SHARED_CONFIGS
+from conftest import CACHE, SHARED_CONFIGS, run_check_config_sh
 
 SCRIPT_CANDIDATES = [
     Path("/usr/share/docker.io/contrib/check-config.sh"),
     CACHE / "docker.io" / "usr/share/docker.io/contrib/check-config.sh",
 ]
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 LINE = re.compile(r"^- CONFIG_([A-Z0-9_]+): (enabled|enabled \(as module\)|missing)$")
 
 # Options check-config.sh checks only when `uname -r` (not the config) is old
@@ -56,37 +52,31 @@ def check_config_sh():
 
 
 def run_script(script, config, tmp_path, uname_release=None):
-    env = dict(os.environ, NO_COLOR="1")
-    if uname_release is not None:
-        shim = tmp_path / "bin"
-        shim.mkdir(exist_ok=True)
-        fake = shim / "uname"
-        fake.write_text('#!/bin/sh\nif [ "$1" = "-r" ]; then echo %s; else exec /bin/uname "$@"; fi\n'
-                        % uname_release)
-        fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-        env["PATH"] = "%s:%s" % (shim, env["PATH"])
-    proc = subprocess.run(["bash", str(script), str(config)], capture_output=True, text=True,
-                          env=env, timeout=300)
+    stdout = run_check_config_sh(script, config, tmp_path, uname_release)
     verdicts = {}
     section = None
-    for raw in proc.stdout.splitlines():
-        line = ANSI.sub("", raw).rstrip()
+    for raw in stdout.splitlines():
+        line = raw.rstrip()
         if line.endswith(":") and not line.startswith("-"):
             section = line[:-1]
             continue
         m = LINE.match(line)
         if m and section == "Generally Necessary":
             verdicts[m.group(1)] = m.group(2) != "missing"
-    assert verdicts, "no verdicts parsed from check-config.sh:\n" + proc.stdout[:2000]
+    assert verdicts, "no verdicts parsed from check-config.sh:\n" + stdout[:2000]
     return verdicts
 
 
 def our_verdicts(config_path):
+    """Our required verdicts on the options Docker 20.10 needs (no ``since``):
+    the Debian script is 20.10's."""
     catalog = load_catalog()
-    report = check_config(load_config(config_path), [catalog.profile("docker")], catalog)
+    prof = catalog.profile("docker")
+    later = {r.label for r in prof.options if r.since}
+    report = check_config(load_config(config_path), [prof], catalog)
     ours = {}
     for f in report.findings():
-        if not f.required or f.name == "KERNEL_VERSION":
+        if not f.required or f.name == "KERNEL_VERSION" or f.name in later:
             continue
         assert len(f.symbols) == 1, "docker rules mirror the script one symbol each"
         if f.status in ("ok", "missing", "wrong-value"):
@@ -118,19 +108,10 @@ def test_agrees_with_check_config_sh_as_users_run_it(check_config_sh, configs_di
 
 def script_rows(script, config, tmp_path, uname_release):
     """Every ``- CONFIG_X: ...`` row the script prints, any section: {symbol: enabled}."""
-    env = dict(os.environ, NO_COLOR="1")
-    shim = tmp_path / "bin"
-    shim.mkdir(exist_ok=True)
-    fake = shim / "uname"
-    fake.write_text('#!/bin/sh\nif [ "$1" = "-r" ]; then echo %s; else exec /bin/uname "$@"; fi\n'
-                    % uname_release)
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    env["PATH"] = "%s:%s" % (shim, env["PATH"])
-    proc = subprocess.run(["bash", str(script), str(config)], capture_output=True, text=True,
-                          env=env, timeout=300)
+    stdout = run_check_config_sh(script, config, tmp_path, uname_release)
     rows = {}
-    for raw in proc.stdout.splitlines():
-        m = LINE.match(ANSI.sub("", raw).strip())
+    for raw in stdout.splitlines():
+        m = LINE.match(raw.strip())
         if m:
             rows[m.group(1)] = m.group(2) != "missing"
     return rows
@@ -162,3 +143,65 @@ def test_ext3_options_are_judged_as_moby_judges_them(check_config_sh, configs_di
     if name.startswith("debian10"):
         assert all(r.status == "ok" and "served by" in r.note for r in rows.values())
         assert "EXT3_FS_POSIX_ACL" not in theirs
+
+
+# moby master contrib/check-config.sh "Generally Necessary", typed from the file
+# (github.com/moby/moby, commit 00148c88eaeb, read 2026-12): the unconditional
+# list, the cgroup-v1-only list, and the kernel-version-gated checks.
+MOBY_MASTER_NECESSARY = """
+NAMESPACES NET_NS PID_NS IPC_NS UTS_NS CGROUPS CGROUP_SCHED KEYS VETH BRIDGE
+BRIDGE_NETFILTER IP_NF_FILTER IP_NF_MANGLE IP_NF_TARGET_MASQUERADE IP6_NF_FILTER
+IP6_NF_MANGLE IP6_NF_TARGET_MASQUERADE NETFILTER_XT_MATCH_ADDRTYPE
+NETFILTER_XT_MATCH_CONNTRACK NETFILTER_XT_MATCH_IPVS NETFILTER_XT_MARK IP_NF_RAW
+IP_NF_NAT NF_NAT IP6_NF_RAW IP6_NF_NAT POSIX_MQUEUE
+""".split()
+MOBY_MASTER_CGROUP_V1 = "CGROUP_FREEZER CGROUP_DEVICE CPUSETS CGROUP_CPUACCT MEMCG".split()
+MOBY_MASTER_GATED = {"DEVPTS_MULTIPLE_INSTANCES": "< 4.8", "NF_NAT_IPV4": "<= 5.1",
+                     "NF_NAT_NEEDED": "<= 5.2", "CGROUP_BPF": ">= 4.15"}
+
+
+def test_required_list_is_moby_masters():
+    """issue 13 item 4: the docker profile is today's Docker, not 20.10's."""
+    prof = load_catalog().profile("docker")
+    required = {r.label for r in prof.options if r.required}
+    assert required == set(MOBY_MASTER_NECESSARY) | set(MOBY_MASTER_CGROUP_V1) | set(
+        MOBY_MASTER_GATED)
+    assert prof.covers.startswith("Docker Engine 20.10")
+
+
+def test_since_is_exactly_what_20_10_lacks(check_config_sh, configs_dir, tmp_path):
+    """The version history as data, held to the 20.10 script Debian ships: the
+    required options without ``since`` are exactly the ones it checks (on a
+    config of each gated era), the ones with ``since`` it never checks."""
+    text = check_config_sh.read_text()
+    changelog = check_config_sh.parents[2] / "doc/docker.io/changelog.Debian.gz"
+    if changelog.is_file():   # the package says which Docker the script is
+        import gzip
+        with gzip.open(str(changelog), "rt") as fh:
+            assert fh.readline().startswith("docker.io (20.10.")
+    checked = set()
+    for name, version in (("rcar-gen3_bsp-v2.9.0_linux-4.4.0.config", "4.4.0"),
+                          ("upstream-arm64-defconfig-expanded_6.17.3_khc.config", "4.19.0")):
+        checked |= set(run_script(check_config_sh, configs_dir / name, tmp_path,
+                                  uname_release=version))
+    prof = load_catalog().profile("docker")
+    for rule in prof.options:
+        if not rule.required:
+            continue
+        if rule.since:
+            assert rule.label not in checked and rule.label not in text, rule.label
+            assert tuple(int(x) for x in rule.since.split(".")) > (20, 10), rule.label
+        else:
+            assert rule.label in checked, rule.label
+
+
+def test_docker_28_row_says_since_on_the_rcar_config(configs_dir):
+    """R-Car 4.14.75 has '# CONFIG_IP_NF_RAW is not set': Docker >= 28 cannot
+    publish ports there (moby#49557); the row says which Docker needs it."""
+    catalog = load_catalog()
+    report = check_config(load_config(configs_dir / "rcar-gen3_bsp-v3.21.0_linux-4.14.75.config"),
+                          [catalog.profile("docker")], catalog)
+    rows = {f.name: f for f in report.findings()}
+    assert rows["IP_NF_RAW"].status == "missing" and rows["IP_NF_RAW"].required
+    assert rows["IP_NF_RAW"].note.startswith("needed since docker 28.0")
+    assert report.exit_code == 1

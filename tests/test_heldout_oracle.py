@@ -4,7 +4,8 @@ the upstream lists, option by option.
 The configs are Debian's distribution kernel configs (packages
 ``linux-config-6.1`` and ``linux-config-6.12``, unpacked by .ci/run into
 $RCARKIT_TEST_CACHE/linux-config for amd64, arm64 and armhf): 2 versions x
-{amd64, arm64, armmp, armmp-lpae}. None of them is in ../shared (checked).
+{amd64, arm64, armmp, armmp-lpae}; a slow test repeats it on all 19 configs the
+packages ship (cloud, rt, arm64-16k too). None is in ../shared (checked).
 
 The independent side (tests/data/upstream/):
 
@@ -12,12 +13,15 @@ The independent side (tests/data/upstream/):
   the config's version) -> ``docker``;
 * kubernetes/system-validators ``DefaultSysSpec`` -> ``k8s-core``;
 * k3s ``contrib/util/check-config.sh`` lists -> ``k3s``;
-* Cilium's system requirements -> ``cilium`` (and its architectures).
+* Cilium's system requirements -> ``cilium`` (and its architectures);
+* calicoctl ``node checksystem``'s module list -> ``calico-iptables``;
+* k0s's sysinfo worker probes -> ``k8s-core``.
 
 A row is one upstream entry or one required rule of the profile on one
 config. It disagrees when
 
-* upstream requires it and the profile does not (optional or absent),
+* upstream requires it and the profile does not (optional, or absent and not
+  a Kconfig dependency of a required rule: kernel-depends.toml ``needs``),
 * the profile requires it and upstream does not (optional or absent), or the
   other way round, on a kernel where the rule applies,
 * upstream lists it and the profile never asks for it because it is harmful
@@ -31,11 +35,9 @@ entry. A new, unexplained disagreement fails; so does an entry that no
 held-out config shows any more (the disagreement is gone: delete it).
 """
 
+import gzip
 import lzma
-import os
 import re
-import stat
-import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -45,58 +47,66 @@ from rcarkit.kernel.check import check_config
 from rcarkit.kernel.config import load_config
 from rcarkit.kernel.profiles import load_catalog
 
-from conftest import CACHE, CONFIGS
+from conftest import CACHE, CONFIGS, run_check_config_sh
 
 DATA = Path(__file__).resolve().parent / "data" / "upstream"
 VERSIONS = ("6.1", "6.12")
 FLAVOURS = ("amd64_none_amd64", "arm64_none_arm64", "armhf_none_armmp", "armhf_none_armmp-lpae")
 ROOTS = (Path("/usr/src"), CACHE / "linux-config" / "usr" / "src")
 VERDICT_STATUSES = ("ok", "missing", "wrong-value")
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
 SCRIPT_LINE = re.compile(r"^\s*- CONFIG_([A-Z0-9_]+): (enabled|enabled \(as module\)|missing)$")
 ARCH_WORDS = {"x86": "x86", "x86_64": "x86", "arm64": "arm64", "arm": "arm"}
 
 
-def _lists():
+def _toml(path):
     try:
         import tomllib
     except ImportError:  # pragma: no cover - Python < 3.11
         import tomli as tomllib
-    with open(DATA / "kconfig-lists.toml", "rb") as fh:
+    with open(path, "rb") as fh:
         return tomllib.load(fh)
 
 
+def _lists():
+    return _toml(DATA / "kconfig-lists.toml")
+
+
 LISTS = _lists()
+DEPENDS = _toml(Path(__file__).resolve().parents[1] / "kconfig_profiles" / "kernel-depends.toml")
 
 
-def heldout_paths():
+def heldout_paths(every_flavour=False):
+    """name -> config.*.xz: FLAVOURS of each version, or every config the packages ship."""
     found = {}
     for version in VERSIONS:
-        for flavour in FLAVOURS:
-            for root in ROOTS:
-                path = root / ("linux-config-%s" % version) / ("config.%s.xz" % flavour)
-                if path.is_file():
-                    found["%s-%s" % (version, flavour)] = path
-                    break
+        for root in ROOTS:
+            directory = root / ("linux-config-%s" % version)
+            paths = (sorted(directory.glob("config.*.xz")) if every_flavour else
+                     [directory / ("config.%s.xz" % flavour) for flavour in FLAVOURS])
+            for path in paths:
+                name = "%s-%s" % (version, path.name[len("config."):-len(".xz")])
+                if path.is_file() and name not in found:
+                    found[name] = path
     return found
 
 
-@pytest.fixture(scope="module")
-def heldout(tmp_path_factory):
+def unpack(paths, out):
     """name -> decompressed config path (the script's zgrep cannot read xz)."""
-    paths = heldout_paths()
     if len(paths) < len(VERSIONS) * len(FLAVOURS):
         pytest.skip("Debian linux-config-6.1/6.12 (amd64, arm64, armhf) not unpacked: "
                     "see .ci/run (apt-get download linux-config-6.1 linux-config-6.12 per "
                     "architecture, dpkg -x into %s)" % (CACHE / "linux-config"))
-    out = tmp_path_factory.mktemp("heldout")
     configs = {}
     for name, path in sorted(paths.items()):
-        text = lzma.decompress(path.read_bytes())
-        target = out / ("config-" + name)
-        target.write_bytes(text)
-        configs[name] = target
+        configs[name] = out / ("config-" + name)
+        configs[name].write_bytes(lzma.decompress(path.read_bytes()))
     return configs
+
+
+@pytest.fixture(scope="module")
+def heldout(tmp_path_factory):
+    """The 8 main held-out configs: 6.1 and 6.12 x amd64, arm64, armmp, armmp-lpae."""
+    return unpack(heldout_paths(), tmp_path_factory.mktemp("heldout"))
 
 
 def config_version(path):
@@ -131,19 +141,12 @@ def read_symbols(path):
 
 def run_moby_script(config, version, tmp_path):
     """{symbol: (level, set?)} from moby's check-config.sh run on ``config``."""
-    shim = tmp_path / "bin"
-    shim.mkdir(exist_ok=True)
-    fake = shim / "uname"
-    fake.write_text('#!/bin/sh\nif [ "$1" = "-r" ]; then echo %s; else exec /bin/uname "$@"; fi\n'
-                    % version)
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    env = dict(os.environ, NO_COLOR="1", PATH="%s:%s" % (shim, os.environ["PATH"]))
-    proc = subprocess.run(["sh", str(DATA / LISTS["moby-check-config"]["script"]), str(config)],
-                          capture_output=True, text=True, env=env, timeout=300)
+    stdout = run_check_config_sh(DATA / LISTS["moby-check-config"]["script"], config,
+                                 tmp_path, uname_release=version)
     entries = {}
     level = None
-    for raw in proc.stdout.splitlines():
-        line = ANSI.sub("", raw).rstrip()
+    for raw in stdout.splitlines():
+        line = raw.rstrip()
         if line == "Generally Necessary:":
             level = "required"
         elif line == "Optional Features:":
@@ -153,7 +156,7 @@ def run_moby_script(config, version, tmp_path):
         m = SCRIPT_LINE.match(line)
         if m and level and not m.group(1).startswith("LEGACY_VSYSCALL_"):
             entries.setdefault(m.group(1), ((m.group(1),), level, m.group(2) != "missing"))
-    assert entries, "no verdicts parsed from moby check-config.sh:\n" + proc.stdout[:2000]
+    assert entries, "no verdicts parsed from moby check-config.sh:\n" + stdout[:2000]
     return list(entries.values())
 
 
@@ -195,6 +198,12 @@ def compare(catalog, list_name, config, version, tmp_path):
         for sym in f.symbols:
             by_symbol.setdefault(sym, f)
     rules = {rule.names: rule for rule in profile.options}
+    # what a required rule cannot be set without (Kconfig "depends on", from
+    # kernel-depends.toml, generated from the kernel tree and tested against it)
+    implied = set()
+    for rule in profile.options:
+        if rule.required and len(rule.names) == 1:
+            implied.update(DEPENDS.get(rule.names[0], {}).get("needs", ()))
     found = []
     rows = judged = 0
     matched_rules = set()
@@ -205,7 +214,7 @@ def compare(catalog, list_name, config, version, tmp_path):
         if finding is None:
             if symbol in catalog.not_recommended:
                 found.append((symbol, level, "not-recommended"))
-            elif level == "required":
+            elif level == "required" and symbol not in implied:
                 found.append((symbol, "required", "absent"))
             continue
         matched_rules.add(tuple(finding.symbols))
@@ -242,6 +251,7 @@ def compare(catalog, list_name, config, version, tmp_path):
 
 
 def carried(catalog, list_name, symbol, theirs, ours):
+    """Whether the data explains this disagreement."""
     profile = catalog.profile(LISTS[list_name]["profile"])
     if ours == "not-recommended":
         return symbol in catalog.not_recommended
@@ -254,7 +264,8 @@ def test_heldout_configs_are_not_in_shared(heldout):
     shared = set()
     for path in CONFIGS.glob("*"):
         if path.is_file():
-            shared.add(path.read_bytes()[:1 << 20])
+            data = path.read_bytes()
+            shared.add((gzip.decompress(data) if path.suffix == ".gz" else data)[:1 << 20])
     for name, path in heldout.items():
         assert path.read_bytes()[:1 << 20] not in shared, name
     arches = Counter(load_config(str(p)).arch for p in heldout.values())
@@ -262,12 +273,11 @@ def test_heldout_configs_are_not_in_shared(heldout):
     assert set(arches) >= {"x86", "arm64", "arm"} and versions == set(VERSIONS), (arches, versions)
 
 
-@pytest.mark.parametrize("list_name", sorted(LISTS))
-def test_every_disagreement_is_carried_as_data(heldout, tmp_path, list_name):
-    catalog = load_catalog()
+def assert_carried(configs, list_name, tmp_path, catalog=None):
+    catalog = catalog or load_catalog()
     seen = set()
     unexplained = []
-    for name, config in sorted(heldout.items()):
+    for name, config in sorted(configs.items()):
         _, _, found = compare(catalog, list_name, config, config_version(config), tmp_path)
         for symbol, theirs, ours in found:
             seen.add((list_name, symbol, theirs, ours))
@@ -282,6 +292,55 @@ def test_every_disagreement_is_carried_as_data(heldout, tmp_path, list_name):
     stale = [d for d in profile.differs_from if d.list == list_name and d.key not in seen]
     assert not stale, ("recorded differences no held-out config shows any more (gone: "
                        "delete them): %s" % [d.key for d in stale])
+
+
+@pytest.mark.parametrize("list_name", sorted(LISTS))
+def test_every_disagreement_is_carried_as_data(heldout, tmp_path, list_name):
+    assert_carried(heldout, list_name, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("list_name", sorted(LISTS))
+def test_every_flavour_debian_ships(tmp_path_factory, tmp_path, list_name):
+    """The same on all 19 configs of both packages (adds cloud, rt and arm64-16k)."""
+    configs = unpack(heldout_paths(every_flavour=True), tmp_path_factory.mktemp("every"))
+    assert len(configs) > len(VERSIONS) * len(FLAVOURS)
+    assert_carried(configs, list_name, tmp_path)
+
+
+def test_the_oracle_fails_on_an_unrecorded_or_a_stale_difference(heldout, tmp_path):
+    """Drop one recorded difference, then add one that does not exist: both fail."""
+    import shutil
+    from rcarkit.kernel.profiles import profiles_dir
+    one = {name: heldout[name] for name in sorted(heldout)[:1]}
+    text = (Path(profiles_dir()) / "cilium.toml").read_text()
+    start = text.index('[[differs_from]]\nlist = "cilium-system-requirements"\nsymbol = "GENEVE"')
+    end = text.index("[[differs_from]]", start + 1)
+    for case, edited in (("unrecorded", text[:start] + text[end:]),
+                         ("stale", text + '\n[[differs_from]]\nlist = "cilium-system-requirements"\n'
+                          'symbol = "BPF"\ntheirs = "required"\nours = "optional"\n'
+                          'reason = "not so"\nsource = ["kernel-kconfig"]\n')):
+        directory = tmp_path / case
+        shutil.copytree(profiles_dir(), directory)
+        (directory / "cilium.toml").write_text(edited)
+        with pytest.raises(AssertionError, match="GENEVE" if case == "unrecorded" else "gone"):
+            assert_carried(one, "cilium-system-requirements", tmp_path,
+                           catalog=load_catalog(str(directory)))
+
+
+def test_list_profiles_json_shows_the_recorded_differences():
+    import json
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "rcarkit", "check-kernel", "--list-profiles",
+                          "--format", "json"], capture_output=True, text=True, timeout=120,
+                         cwd=str(Path(__file__).resolve().parents[1]))
+    assert out.returncode == 0, out.stderr
+    profiles = {p["name"]: p for p in json.loads(out.stdout)["profiles"]}
+    geneve = [d for d in profiles["cilium"]["differs_from"] if d["symbol"] == "GENEVE"]
+    assert geneve and geneve[0]["list"] == "cilium-system-requirements"
+    assert geneve[0]["theirs"] == "required" and geneve[0]["ours"] == "optional"
+    assert "VXLAN by default" in geneve[0]["reason"] and geneve[0]["source"]
 
 
 def test_differences_name_a_compared_list():

@@ -173,8 +173,66 @@ def test_obsolete_rules_keep_a_successor(catalog, kernel_tree_61):
 def test_history_table_is_well_formed(catalog):
     for name, hist in history_items(catalog):
         assert re.match(r"^[A-Z0-9_]+$", name)
-        assert hist.added or hist.removed or hist.arches or hist.never_existed, (
+        assert hist.added or hist.removed or hist.arches or hist.never_existed or \
+            hist.unavailable_without, (
             name, "records nothing")
         assert hist.sources, name
         for key in hist.sources:
             assert key in catalog.sources or "://" in key, (name, key)
+
+
+ARM32_CONFIG = "upstream-arm_shmobile_defconfig_6.12.117.expanded.config"
+
+
+def unavailable_items(catalog):
+    return [(h.name, arch, needs) for h in catalog.symbols.values()
+            for arch, needs in sorted(h.unavailable_without.items())]
+
+
+def test_unavailable_claims_hold_in_the_kernel_tree(catalog, kernel_tree_61, configs_dir):
+    """issue 13 item 8: every ``unavailable_without`` claim, through the 6.1
+    tree's own Kconfig (Kconfiglib, ARCH=arm) on the real 32-bit ARM config
+    (ARM_LPAE off): asking for the symbol, olddefconfig drops it; with the
+    listed symbols on too, it sticks."""
+    from rcarkit.kernel.tree import load_tree
+    items = unavailable_items(catalog)
+    assert ("CGROUP_HUGETLB", "arm", ("ARM_LPAE",)) in items
+    base = (configs_dir / ARM32_CONFIG).read_text()
+    config = load_config(configs_dir / ARM32_CONFIG)
+    tree = load_tree(str(kernel_tree_61), arch="arm")
+    for name, arch, needs in items:
+        assert arch == "arm", "only arm has a real config here; add one for %s" % arch
+        assert any(config.get(s) != "y" for s in needs), (name, needs)
+        dropped = tree.simulate(base, ["CONFIG_%s=y" % name])
+        assert dropped.value(name) in (None, "n"), name
+        # the tree's own way to enable it goes through the listed symbols
+        # (ARM_LPAE: another memory model, a kernel for other CPUs, not a fix)
+        fixes = tree.fixes(name, "y")
+        assert set(needs) <= {sym for sym, _ in fixes}, (name, fixes)
+        kept = tree.simulate(base, ["CONFIG_%s=%s" % fix for fix in fixes] +
+                             ["CONFIG_%s=y" % name])
+        assert kept.value(name) == "y", (name, fixes)
+
+
+def test_unavailable_option_is_neither_missing_nor_in_the_fragment(catalog, configs_dir):
+    """On the real armhf config without LPAE, CGROUP_HUGETLB is 'unavailable'
+    (k8s-core and k3s ask for it, optional): not failing, not in a fragment
+    even with --with-optional, and the fragment says why. On arm64 (HUGETLBFS
+    is possible) an unset CGROUP_HUGETLB stays missing."""
+    from rcarkit.kernel.check import check_config
+    from rcarkit.kernel.fragment import plan_fragment
+    config = load_config(configs_dir / ARM32_CONFIG)
+    profiles = [catalog.profile("k8s-core"), catalog.profile("k3s")]
+    report = check_config(config, profiles, catalog)
+    rows = [f for f in report.findings() if f.name == "CGROUP_HUGETLB"]
+    assert len(rows) == 2 and all(f.status == "unavailable" and not f.failing for f in rows)
+    assert "without ARM_LPAE" in rows[0].note
+    plan = plan_fragment(report, catalog, config=config, with_optional=True)
+    assert plan.entry("CGROUP_HUGETLB") is None
+    assert any(n.startswith("left out: CGROUP_HUGETLB cannot be enabled on arm") for n in plan.notes)
+    assert "CONFIG_CGROUP_HUGETLB" not in plan.render_cfg()
+    arm64 = load_config(configs_dir / "debian10_aarch64_4.19.249_khc.config")
+    assert arm64.get("CGROUP_HUGETLB") == "n"
+    rows = [f for f in check_config(arm64, profiles, catalog).findings()
+            if f.name == "CGROUP_HUGETLB"]
+    assert rows and all(f.status == "missing" for f in rows)

@@ -84,8 +84,12 @@ def test_not_ready_ends_with_commands_that_write_the_fix(shared_dir, tmp_path):
         assert any("CONFIG_%s=" % s in fragment for s in symbols), option
     ran = _run(layer_cmd[3:], tmp_path, program)
     assert ran.returncode in (0, 1), ran.stderr
-    bbappend = tmp_path / "yocto_layer" / "meta-rcarkit-k8s" / "recipes-kernel" / "linux"
-    assert (bbappend / "linux-renesas_%.bbappend").is_file()
+    # one append per Renesas BSP collection, each under dynamic-layers/ (issue 11)
+    layer = tmp_path / "yocto_layer" / "meta-rcarkit-k8s"
+    appends = sorted(p.relative_to(layer).parts[1]
+                     for p in layer.glob("dynamic-layers/*/recipes-kernel/linux/"
+                                         "linux-renesas_%.bbappend"))
+    assert "rcar-gen3" in appends, appends
 
 
 def test_ready_and_json_and_emit_print_no_next_step(shared_dir, tmp_path):

@@ -321,7 +321,7 @@ def test_fragment_writes_not_set_lines_with_their_prefix(tmp_path):
     shutil.copytree(str(REPO / "kconfig_profiles"), str(profiles))
     with open(str(profiles / "storage.toml"), "a") as fh:
         fh.write('\n[[option]]\nname = "SECURITY_SELINUX_BOOTPARAM"\nexpect = "n"\n'
-                 'required = false\nreason = "wanted off for this test"\n'
+                 'required = true\nreason = "wanted off for this test"\n'
                  'source = ["moby-check-config"]\n')
     config = tmp_path / "board.config"
     config.write_text("# Linux/arm64 6.1.0 Kernel Configuration\nCONFIG_EXT4_FS=y\n"
@@ -362,7 +362,7 @@ def test_markdown_only_missing_says_nothing_missing(configs_dir):
     assert md.returncode == 0 and "nothing missing" in md.stdout, md.stdout
 
 
-@pytest.mark.parametrize("flags", [["--kernel-src", "/tmp"], ["--force"],
+@pytest.mark.parametrize("flags", [["--force"],
                                    ["--kernel-recipe", "linux-yocto"],
                                    ["--layer-series", "scarthgap", "--machine-override", "x"]])
 def test_layer_flags_without_emit_are_a_usage_error(configs_dir, flags):

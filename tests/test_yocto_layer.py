@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CONFIGS, REPO
+from conftest import CONFIGS, REPO, SHARED
 
 RCAR_414 = "rcar-gen3_bsp-v3.21.0_linux-4.14.75.config"
 RPI_612 = "rpi-bcm2711_defconfig_fed50901.expanded-on-debian-6.12.117.config"
@@ -97,7 +97,18 @@ def parse_bitbake(path):
     text = Path(path).read_text()
     assert "\t" not in text
     logical, cur = [], ""
+    in_function = False
     for line in text.splitlines():
+        # inherit lines and function bodies (python do_x:append:o() { ... }) are
+        # not assignments
+        if in_function:
+            in_function = line != "}"
+            continue
+        if re.match(r"^python [\w:.${}-]+\(\) \{$", line):
+            in_function = True
+            continue
+        if re.match(r"^inherit [a-z0-9_ -]+$", line):
+            continue
         if cur:
             cur += " " + line.strip()
         else:
@@ -131,13 +142,83 @@ def test_oelint_reports_nothing(layers, variant):
     root = Path(result.spec.directory)
     bbappends = sorted(str(p) for p in root.glob("**/*.bbappend"))
     assert len(bbappends) == {"linux-renesas": 4, "linux-raspberrypi": 3}.get(variant, 1)
-    files = [str(root / "conf" / "layer.conf")] + bbappends
+    files = ([str(root / "conf" / "layer.conf")] + bbappends
+             + [str(p) for p in root.glob("classes/*.bbclass")])
     for release in result.spec.layer_series:
         proc = subprocess.run(_oelint() + ["--quiet", "--mode", "all", "--release", release,
-                                           "--jobs", "1"] + files,
+                                           "--jobs", "1",
+                                           # nargs="+": the = keeps it off the files
+                                           "--constantmods=+%s" % (root / "oelint-constants.json")]
+                                          + files,
                               capture_output=True, text=True, timeout=300)
         assert proc.returncode == 0 and not proc.stdout.strip() and not proc.stderr.strip(), \
             "oelint-adv --release %s:\n%s%s" % (release, proc.stdout, proc.stderr)
+
+
+def _archive_recipes(tmp_path, archive, members):
+    """Extract recipe files from one of ../shared/yocto's layer archives."""
+    import tarfile
+    path = SHARED / "yocto" / archive
+    if not path.is_file():
+        pytest.skip("../shared/yocto archives not present")
+    with tarfile.open(str(path)) as tar:
+        tar.extractall(str(tmp_path), members=[tar.getmember(m) for m in members])
+    return [tmp_path / m for m in members]
+
+
+# (variant, archive, the real recipe, our bbappend next to it)
+REAL_RECIPES = [
+    ("linux-renesas", "meta-renesas-scarthgap.tar.xz",
+     "meta-renesas/meta-rcar-gen3/recipes-kernel/linux/linux-renesas_5.10.bb",
+     "dynamic-layers/rcar-gen3/recipes-kernel/linux/linux-renesas_%.bbappend"),
+    ("linux-renesas", "meta-renesas-scarthgap.tar.xz",
+     "meta-renesas/meta-rcar-gateway/recipes-kernel/linux/linux-renesas_5.10.bb",
+     "dynamic-layers/rcar-gateway/recipes-kernel/linux/linux-renesas_%.bbappend"),
+    ("linux-renesas", "meta-renesas-scarthgap.tar.xz",
+     "meta-renesas/meta-rcar-bsp/recipes-kernel/linux/linux-renesas_5.10.bb",
+     "dynamic-layers/rcar-bsp/recipes-kernel/linux/linux-renesas_%.bbappend"),
+    ("linux-renesas", "meta-sparrow-hawk-scarthgap.tar.xz",
+     "meta-sparrow-hawk/recipes-kernel/linux/linux-renesas_6.18.bb",
+     "dynamic-layers/sparrow-hawk/recipes-kernel/linux/linux-renesas_%.bbappend"),
+    ("linux-raspberrypi", "meta-raspberrypi-scarthgap.tar.xz",
+     "meta-raspberrypi/recipes-kernel/linux/linux-raspberrypi_6.6.bb",
+     "dynamic-layers/raspberrypi/recipes-kernel/linux/linux-raspberrypi_%.bbappend"),
+]
+
+
+@pytest.mark.parametrize("variant,archive,recipe,bbappend", REAL_RECIPES,
+                         ids=[r[2].split("/")[-4 if "meta-renesas" in r[2] else 0]
+                              for r in REAL_RECIPES])
+def test_oelint_next_to_the_real_recipe(layers, tmp_path, variant, archive, recipe, bbappend):
+    """Linted with the BSP's own recipe, oelint checks our overrides against its
+    COMPATIBLE_MACHINE and its known machines: without the layer's constants it
+    flags them (oelint.vars.specific), with them it reports nothing in our files."""
+    root = Path(layers[variant].spec.directory)
+    real = _archive_recipes(tmp_path, archive, [recipe])[0]
+    text = real.read_text()
+    # its includes next to it (linux-raspberrypi.inc sets COMPATIBLE_MACHINE)
+    for inc in re.findall(r"^require (\S+\.inc)$", text, re.M):
+        if "/" not in inc:
+            text += _archive_recipes(tmp_path, archive,
+                                     [recipe.rsplit("/", 1)[0] + "/" + inc])[0].read_text()
+    ours = root / bbappend
+    cmd = _oelint() + ["--quiet", "--mode", "all", "--release", "scarthgap", "--jobs", "1"]
+
+    def our_findings(extra):
+        proc = subprocess.run(cmd + extra + [str(real), str(ours)],
+                              capture_output=True, text=True, timeout=300)
+        return [l for l in (proc.stdout + proc.stderr).splitlines() if str(root) in l]
+
+    # oelint's rule: an override must be a known MACHINE or match COMPATIBLE_MACHINE
+    compatible = re.search(r'^COMPATIBLE_MACHINE\S* \??= "([^"]+)"', text, re.M).group(1)
+    override = layers[variant].spec.targets[[t.collection for t in layers[variant].spec.targets]
+                                            .index(bbappend.split("/")[1])].overrides[0]
+    without = our_findings([])
+    if re.match(compatible, override):
+        assert without == []
+    else:
+        assert any("oelint.vars.specific" in l for l in without), without
+    assert our_findings(["--constantmods=+%s" % (root / "oelint-constants.json")]) == []
 
 
 def test_oelint_run_does_catch_an_unscoped_append(layers, tmp_path):
@@ -281,7 +362,9 @@ def test_same_inputs_same_bytes(tmp_path, configs_dir):
     a = _generate(tmp_path / "a" / "meta-rcarkit-k8s", "linux-renesas")
     b = _generate(tmp_path / "b" / "meta-rcarkit-k8s", "linux-renesas")
     ta, tb = _tree_bytes(a.spec.directory), _tree_bytes(b.spec.directory)
-    assert sorted(ta) == sorted(tb) and len(ta) == 9      # 4 bbappends, 4 files + manifest
+    # 4 bbappends, layer.conf, .cfg, README, COPYING.MIT, the check class, the
+    # oelint constants, the manifest
+    assert sorted(ta) == sorted(tb) and len(ta) == 11
     assert ta == tb
     mtimes = {p: os.stat(os.path.join(a.spec.directory, p)).st_mtime_ns for p in ta}
     again = _generate(tmp_path / "a" / "meta-rcarkit-k8s", "linux-renesas")

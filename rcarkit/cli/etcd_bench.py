@@ -139,6 +139,10 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
                         etcd_load_seconds(rate))
     space = max_bytes if max_bytes is not None else (
         etcd_bench.DEFAULT_MAX_BYTES if full or engine != "rcarkit" else etcd_bench.WAL_SEGMENT_BYTES)
+    for target in targets:  # a run killed with SIGKILL left its directory: say so
+        for stale, pid in etcd_bench.remove_stale_tempdirs(target):
+            typer.echo("removed %s: left by rcarkit process %d, which is gone"
+                       % (stale, pid), err=True)
     for target in targets:  # refuse bad PATHs before measuring any
         # below etcd's own minimum the PATH is reported unusable, not refused
         etcd_bench.check_target(target, etcd_bench.space_needed(engine, space, load),

@@ -19,8 +19,8 @@ What etcd does (etcd-io/etcd, server/storage/wal/wal.go)
 
 What we do
 ==========
-In a fresh directory ``rcarkit-etcd-bench-XXXXXXXX`` created with
-``tempfile.mkdtemp`` under PATH we create one file, preallocate
+In a fresh directory ``rcarkit-etcd-bench-PID-XXXXXXXX`` (PID: ours) created
+with ``tempfile.mkdtemp`` under PATH we create one file, preallocate
 ``min(SegmentSizeBytes, max_bytes)`` bytes with ``os.posix_fallocate`` (same
 ``fallocate`` mode 0; ``ftruncate`` fallback), sync it and the directory once
 (etcd syncs the new segment and its directory before use; not counted), then
@@ -114,6 +114,13 @@ Safety
   (a handler that raises ``SystemExit(128 + signal)`` is installed for the run
   when called from the main thread, unless the signal is ignored, and the
   previous handler restored afterwards).
+* SIGKILL (or a power cut) leaves the directory behind: the next run's
+  :func:`remove_stale_tempdirs` removes every ``rcarkit-etcd-bench-PID-*``
+  directory under PATH whose process PID is gone (the CLI says so on
+  stderr); one of a live process is left alone.
+* fio (``--engine fio``) runs in its own session with
+  ``prctl(PR_SET_PDEATHSIG, SIGKILL)``: it dies with us, even on SIGKILL,
+  and is terminated on every other way out.
 * Refuses, with one :class:`rcarkit.errors.RcarkitError` line, a PATH that
   does not exist, is not a directory, is on a read-only filesystem
   (``statvfs`` ``ST_RDONLY``), is not writable (``os.access``) or lacks free
@@ -133,6 +140,7 @@ import array
 import errno
 import math
 import os
+import re
 import shutil
 import signal
 import stat
@@ -142,7 +150,7 @@ import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterator, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from rcarkit.errors import RcarkitError
 from rcarkit.etcd.stats import AdaptiveStop, FsyncStats, ci_ranks, threshold_label
@@ -164,6 +172,7 @@ __all__ = [
     "check_target",
     "space_needed",
     "bench_tempdir",
+    "remove_stale_tempdirs",
     "fio_command",
     "WAL_SEGMENT_BYTES",
     "DEFAULT_BLOCK_SIZE",
@@ -335,13 +344,57 @@ def _sigterm_raises() -> Iterator[None]:
             signal.signal(signum, old)
 
 
+_STALE_RE = re.compile(re.escape(TEMP_PREFIX) + r"([1-9][0-9]{0,9})-[A-Za-z0-9_]+")
+
+
+def _process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, ValueError):
+        return False  # alive (another user's), or not a pid we can ask about
+    return False
+
+
+def remove_stale_tempdirs(path) -> List[Tuple[str, int]]:
+    """Remove ``rcarkit-etcd-bench-PID-*`` directories under ``path`` left by
+    a run that was killed (SIGKILL, power cut): PID no longer exists. Only real
+    directories (not symlinks) owned by us are removed. Returns ``[(dir, pid)]``."""
+    removed = []
+    try:
+        names = os.listdir(str(path))
+    except OSError:
+        return removed
+    for name in sorted(names):
+        m = _STALE_RE.fullmatch(name)
+        if not m:
+            continue
+        pid = int(m.group(1))
+        full = os.path.join(str(path), name)
+        try:
+            st = os.lstat(full)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid():
+            continue
+        if pid == os.getpid() or not _process_gone(pid):
+            continue
+        shutil.rmtree(full, ignore_errors=True)
+        if not os.path.lexists(full):
+            removed.append((full, pid))
+    return removed
+
+
 @contextmanager
 def bench_tempdir(path, needed_bytes: int) -> Iterator[str]:
-    """Check PATH, create our temp dir in it, remove it whatever happens."""
+    """Check PATH, create our temp dir in it, remove it whatever happens
+    (stale ones of killed runs first: :func:`remove_stale_tempdirs`)."""
+    remove_stale_tempdirs(path)
     check_target(path, needed_bytes)
     with _sigterm_raises():
         try:
-            tmp = tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=str(path))
+            tmp = tempfile.mkdtemp(prefix="%s%d-" % (TEMP_PREFIX, os.getpid()), dir=str(path))
         except OSError as e:
             raise RcarkitError("cannot create a temporary directory: %s" % e.strerror,
                                path=str(path))
@@ -668,7 +721,9 @@ def _run_fio(tmpdir: str, block_size: int, max_time: float, max_bytes: int,
     start = time.perf_counter()
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
         try:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=tmpdir)
+            proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=tmpdir,
+                                    start_new_session=True,
+                                    preexec_fn=_die_with_parent(os.getpid()))
         except FileNotFoundError:
             raise RcarkitError("fio is not installed",
                                hint="apt install fio, or use --engine rcarkit")
@@ -705,6 +760,23 @@ def _run_fio(tmpdir: str, block_size: int, max_time: float, max_bytes: int,
     result = parse_fio_json(text, source="fio output")
     stats = fio_sync_stats(result)
     return result, stats, elapsed
+
+
+def _die_with_parent(parent: int):
+    """``preexec_fn``: the child gets SIGKILL when we die (Linux
+    ``prctl(PR_SET_PDEATHSIG)``), and exits at once if we are already gone."""
+    try:  # looked up before the fork: the child only makes the call
+        import ctypes
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        prctl = None
+
+    def setup():
+        if prctl is not None:
+            prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        if os.getppid() != parent:  # we died between fork and prctl
+            os._exit(1)
+    return setup
 
 
 def space_needed(engine: str, max_bytes: int, load: str = "saturated") -> int:

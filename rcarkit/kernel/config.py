@@ -121,6 +121,8 @@ class KernelConfig:
         self.origin = origin
         #: the version the header states, even when ``kernel_version`` overrode it
         self.header_version = self.version
+        #: for a defconfig expanded with Kconfig defaults (rcarkit.kernel.defaults): how
+        self.expanded_from = None
 
     def get(self, name):
         """The value of ``name`` (with or without ``CONFIG_``), or None when absent."""
@@ -143,13 +145,15 @@ class KernelConfig:
 
     @property
     def is_provisional(self):
-        """True when absent options mean 'Kconfig default' rather than 'off'."""
-        return self.kind != "full"
+        """True when absent options mean 'Kconfig default' rather than 'off'
+        (a defconfig not expanded with its Kconfig defaults)."""
+        return self.kind != "full" and self.expanded_from is None
 
     def to_dict(self):
         return {"source": self.source, "kind": self.kind, "origin": self.origin,
                 "kernel_version": str(self.version) if self.version else None,
-                "arch": self.arch, "symbols": len(self.values)}
+                "arch": self.arch, "symbols": len(self.values),
+                "expanded_with": self.expanded_from}
 
 
 #: Where ``kernel/configs.c`` lands when built as a module (CONFIG_IKCONFIG_PROC=m):
@@ -587,7 +591,8 @@ def _from_elf(data, path):
                 for section in elf.iter_sections():
                     lo = section["sh_addr"]
                     hi = lo + section["sh_size"]
-                    if section["sh_type"] != "SHT_NOBITS" and lo <= addr < hi:
+                    if section["sh_type"] != "SHT_NOBITS" and lo <= addr < hi \
+                            and not section["sh_flags"] & 0x800:
                         blob = section.data()
                         # kernel/configs.c: "IKCFG_ST" kernel_config_data: <gzip>
                         # kernel_config_data_end: "IKCFG_ED"
@@ -598,13 +603,20 @@ def _from_elf(data, path):
                         if found is not None:
                             return found
         for section in elf.iter_sections():
-            if section["sh_type"] in ("SHT_PROGBITS",):
+            # SHF_COMPRESSED (0x800): pyelftools would inflate it whole, uncapped;
+            # the kernel never compresses the section holding kernel_config_data
+            if section["sh_type"] in ("SHT_PROGBITS",) and not section["sh_flags"] & 0x800:
                 found = _ikconfig_payload(section.data(), path)
                 if found is not None:
                     return found
     except ConfigError:
         raise
-    except (ELFError, ValueError, KeyError, IndexError, OSError) as exc:
-        raise ConfigError("damaged ELF file: %s" % exc, path=path)
+    except RecursionError:
+        raise ConfigError("damaged ELF file: structures nested too deeply", path=path)
+    except (ELFError, Exception) as exc:  # noqa: B014 - pyelftools raises anything
+        # on crafted headers: OverflowError (a size past ssize_t), struct.error,
+        # AssertionError, TypeError, ... all mean a damaged file, never a traceback
+        raise ConfigError("damaged ELF file: %s" % (_clip(str(exc)) or type(exc).__name__),
+                          path=path)
     raise ConfigError("vmlinux without an embedded kernel config", path=path,
                       hint="the kernel needs CONFIG_IKCONFIG=y; or pass the build's .config")

@@ -48,6 +48,11 @@ option name is hard-coded in Python. The directory holds:
     Net): the profile stays checkable, and the profile list, the group title,
     a report note and the verdict say so.
 
+    ``covers = "Docker Engine 20.10 to 29"`` (with ``covers_source``) says which
+    releases of the component the option list matches; an option's ``since =
+    "28.0"`` (with ``since_source``) is the first release that needs it, so
+    the version history is data and a missing row says "since 28.0".
+
     ``arches`` lists the kernel architectures (``ARCH=`` names, the
     ``arch/`` directories: arm, arm64, x86, riscv, powerpc, s390, mips,
     loongarch) the component supports; without it every architecture is
@@ -85,6 +90,12 @@ option name is hard-coded in Python. The directory holds:
         source = ["kernel-commit-a0ae2562c6c4"]
         arches = ["arm64", "x86"]        # optional: only these architectures have it
 
+    ``unavailable_without = { arm = ["ARM_LPAE"] }`` (with
+    ``unavailable_reason`` and ``unavailable_source``) says the symbol cannot
+    be enabled on that architecture unless the listed symbols are ``y``
+    (Kconfig ``depends on`` chains through ``select ... if``): a rule on it is
+    ``unavailable`` there, not ``missing``, and no fragment asks for it.
+
     ``never_existed = true`` records a name that people put in configs but no
     kernel defines (a misremembered option); ``replaced_by`` then says what was
     probably meant. ``added`` is the first version that has the symbol. A rule on a symbol the
@@ -106,27 +117,30 @@ from typing import Dict, List, Optional, Tuple
 from rcarkit.errors import ProfileError
 from rcarkit.kernel.config import KernelVersion
 
-PROFILE_KINDS = ("core", "runtime", "proxy-mode", "cni", "feature", "storage")
+PROFILE_KINDS = ("core", "runtime", "proxy-mode", "cni", "policy", "feature", "storage")
 DEFAULT_PROFILES = ("k8s-core", "containerd", "kube-proxy-iptables", "flannel-vxlan")
 SCHEMA_FILES = ("sources.toml", "kernel-symbols.toml", "kernel-depends.toml", "kernel-modules.toml",
                 "not-recommended.toml")
 NOT_RECOMMENDED_FILE = "not-recommended.toml"
 
-_SYMBOL_RE = re.compile(r"^[A-Z0-9_]+$")
+_SYMBOL_RE = re.compile(r"^[A-Z0-9_]+\Z")       # \Z: "$" would let "NAMESPACES\n" in
+_PROFILE_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._+-]*")
 _PROFILE_KEYS = {"name", "kind", "summary", "description", "aliases", "min_kernel",
                  "min_kernel_reason", "min_kernel_source", "docs", "option",
                  "arches", "arches_reason", "arches_source",
-                 "status", "status_note", "status_source", "differs_from"}
+                 "status", "status_note", "status_source", "covers", "covers_source",
+                 "differs_from"}
 #: upstream states a profile's component may be in (``status``); every one
 #: but "maintained" is shown in the profile list, the group title and the verdict
 COMPONENT_STATUSES = ("maintained", "unmaintained", "deprecated")
 #: kernel ARCH names (arch/ directories) an ``arches`` list may use
 KNOWN_ARCHES = ("arm", "arm64", "x86", "riscv", "powerpc", "s390", "mips", "loongarch")
 _OPTION_KEYS = {"name", "any_of", "expect", "required", "reason", "source", "note",
-                "served_by", "served_by_reason", "served_by_source"}
+                "served_by", "served_by_reason", "served_by_source", "since", "since_source"}
 _DIFFERS_KEYS = {"list", "symbol", "theirs", "ours", "reason", "source"}
 _NOT_RECOMMENDED_KEYS = {"harm", "asked_by", "source", "note"}
-_SYMBOL_KEYS = {"added", "removed", "replaced_by", "note", "source", "arches", "never_existed"}
+_SYMBOL_KEYS = {"added", "removed", "replaced_by", "note", "source", "arches", "never_existed",
+                "unavailable_without", "unavailable_reason", "unavailable_source"}
 
 
 def profiles_dir():
@@ -154,7 +168,7 @@ def check_table(entry, allowed, where, path):
                            path=path, hint="allowed: %s" % ", ".join(sorted(allowed)))
 
 
-_EXACT_RE = re.compile(r'^(-?[0-9]+|0[xX][0-9a-fA-F]+|".*")$')
+_EXACT_RE = re.compile(r'^(-?[0-9]+|0[xX][0-9a-fA-F]+|".*")\Z')
 
 
 class Expect:
@@ -224,6 +238,19 @@ class SymbolHistory:
     sources: Tuple[str, ...] = ()
     arches: Tuple[str, ...] = ()
     never_existed: bool = False
+    #: ``{arch: (symbols,)}``: on that architecture the symbol cannot be enabled
+    #: unless every listed symbol is y (CGROUP_HUGETLB: arm needs ARM_LPAE)
+    unavailable_without: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    unavailable_reason: str = ""
+    unavailable_sources: Tuple[str, ...] = ()
+
+    def unavailable_on(self, config):
+        """Why the symbol cannot be enabled in ``config`` (its arch and values), or ''."""
+        needs = self.unavailable_without.get(config.arch or "")
+        if not needs or all(config.get(s) == "y" for s in needs):
+            return ""
+        return "cannot be enabled on %s without %s: %s" % (
+            config.arch, " and ".join(needs), self.unavailable_reason)
 
     def exists_in(self, version):
         """True/False for a known version, None when ``version`` is None."""
@@ -269,6 +296,10 @@ class OptionRule:
     served_by: Tuple[str, ...] = ()
     served_by_reason: str = ""
     served_by_sources: Tuple[str, ...] = ()
+    #: the first release of the profile's component that needs it ("28.0"),
+    #: with who says so (``since`` / ``since_source``)
+    since: str = ""
+    since_sources: Tuple[str, ...] = ()
 
     @property
     def label(self):
@@ -302,6 +333,9 @@ class Profile:
     status: str = "maintained"
     status_note: str = ""
     status_sources: Tuple[str, ...] = ()
+    #: which releases of the component the option list matches ("Docker Engine 20.10 - 29")
+    covers: str = ""
+    covers_sources: Tuple[str, ...] = ()
 
     @property
     def caveat(self):
@@ -311,10 +345,12 @@ class Profile:
     def to_dict(self):
         return {"name": self.name, "kind": self.kind, "summary": self.summary,
                 "status": self.status, "status_note": self.status_note or None,
+                "covers": self.covers or None,
                 "aliases": list(self.aliases), "arches": list(self.arches) or None,
                 "min_kernel": str(self.min_kernel) if self.min_kernel else None,
                 "options": len(self.options),
-                "required": sum(1 for o in self.options if o.required)}
+                "required": sum(1 for o in self.options if o.required),
+                "differs_from": [d.to_dict() for d in self.differs_from]}
 
 
 @dataclass(frozen=True)
@@ -330,6 +366,10 @@ class UpstreamDifference:
     @property
     def key(self):
         return (self.list, self.symbol, self.theirs, self.ours)
+
+    def to_dict(self):
+        return {"list": self.list, "symbol": self.symbol, "theirs": self.theirs,
+                "ours": self.ours, "reason": self.reason, "source": list(self.sources)}
 
 
 @dataclass
@@ -389,12 +429,16 @@ MAX_PROFILE_BYTES = 4 * 1024 * 1024
 
 
 def _load_toml(path):
+    from rcarkit.safe_read import read_text_capped
+    from rcarkit.kernel.toml_subset import parse
+    text = read_text_capped(path, MAX_PROFILE_BYTES, ProfileError, "a profile file")
+    data = parse(text)   # the plain subset, fast; anything else goes to tomllib
+    if data is not None:
+        return data
     try:
         import tomllib  # Python >= 3.11
     except ImportError:  # pragma: no cover - exercised on 3.9/3.10
         import tomli as tomllib
-    from rcarkit.safe_read import read_text_capped
-    text = read_text_capped(path, MAX_PROFILE_BYTES, ProfileError, "a profile file")
     try:
         return tomllib.loads(text)
     except RecursionError:
@@ -458,6 +502,22 @@ def _load_symbols(path):
             arches=_as_tuple(entry.get("arches"), where + " arches", path),
             never_existed=entry.get("never_existed", False),
         )
+        table = entry.get("unavailable_without", {})
+        if not isinstance(table, dict) or any(
+                arch not in KNOWN_ARCHES for arch in table):
+            raise ProfileError("%s: unavailable_without maps kernel ARCH names to symbols"
+                               % where, path=path, hint='unavailable_without = { arm = '
+                               '["ARM_LPAE"] }')
+        hist.unavailable_without = {arch: _as_tuple(syms, where + " unavailable_without", path)
+                                    for arch, syms in table.items()}
+        hist.unavailable_reason = " ".join(str(entry.get("unavailable_reason", "")).split())
+        hist.unavailable_sources = _as_tuple(entry.get("unavailable_source"),
+                                             where + " unavailable_source", path)
+        if bool(hist.unavailable_without) != bool(hist.unavailable_reason and
+                                                  hist.unavailable_sources):
+            raise ProfileError("%s: unavailable_without needs unavailable_reason and "
+                               "unavailable_source (and they need it)" % where, path=path,
+                               hint="say why the architecture cannot have it and who says so")
         if not isinstance(hist.never_existed, bool):
             raise ProfileError("%s: never_existed must be true or false" % where, path=path)
         if hist.never_existed and (hist.added or hist.removed):
@@ -508,6 +568,10 @@ def _load_profile(path, sources):
         raise ProfileError("unknown top-level key(s) %s" % ", ".join(sorted(unknown)), path=path,
                            hint="allowed: %s" % ", ".join(sorted(_PROFILE_KEYS)))
     name = data.get("name")
+    if not isinstance(name, str) or not _PROFILE_NAME_RE.fullmatch(name):
+        # the name is written into fragments, READMEs and command lines
+        raise ProfileError("name = %r is not a profile name" % (name,), path=path,
+                           hint="lowercase letters, digits and . _ + - (the file name)")
     if name != base[:-len(".toml")]:
         raise ProfileError("name = %r does not match the file name" % name, path=path,
                            hint='set name = "%s"' % base[:-len(".toml")])
@@ -539,6 +603,12 @@ def _load_profile(path, sources):
         raise ProfileError("status = %r needs status_note and status_source" % prof.status,
                            path=path, hint="say what it means for users and who says so")
     _check_sources(prof.status_sources, "status_source", sources, path)
+    prof.covers = " ".join(str(data.get("covers", "")).split())
+    prof.covers_sources = _as_tuple(data.get("covers_source"), "covers_source", path)
+    if bool(prof.covers) != bool(prof.covers_sources):
+        raise ProfileError("covers and covers_source go together", path=path,
+                           hint="say which releases the list matches and where that is read")
+    _check_sources(prof.covers_sources, "covers_source", sources, path)
     for arch in prof.arches:
         if arch not in KNOWN_ARCHES:
             raise ProfileError("arches: %r is not a kernel architecture" % arch, path=path,
@@ -598,11 +668,24 @@ def _load_profile(path, sources):
                 raise ProfileError("%s: served_by %r is not a symbol name" % (where, sym),
                                    path=path, hint="write it without CONFIG_, in capitals")
         _check_sources(served_sources, where + " served_by_source", sources, path)
+        since = str(entry.get("since", "")).strip()
+        since_sources = _as_tuple(entry.get("since_source"), where + " since_source", path)
+        if bool(since) != bool(since_sources):
+            raise ProfileError("%s: since and since_source go together" % where, path=path,
+                               hint="give the first release that needs it and who says so")
+        if since and not re.match(r"^[0-9]+(\.[0-9]+)*\Z", since):
+            raise ProfileError("%s: since = %r is not a release number" % (where, since),
+                               path=path, hint='write it like "28.0"')
+        if since and not prof.covers:
+            raise ProfileError("%s: since needs the profile's covers" % where, path=path,
+                               hint="say at the top which releases the profile covers")
+        _check_sources(since_sources, where + " since_source", sources, path)
         prof.options.append(OptionRule(
             profile=name, names=names, expect=expect,
             required=entry.get("required", True), reason=str(entry["reason"]).strip(),
             sources=srcs, note=str(entry.get("note", "")), served_by=served_by,
-            served_by_reason=served_reason, served_by_sources=served_sources))
+            served_by_reason=served_reason, served_by_sources=served_sources,
+            since=since, since_sources=since_sources))
     return prof
 
 
@@ -648,8 +731,8 @@ def load_catalog(directory=None):
     sources = _load_sources(os.path.join(directory, "sources.toml"))
     symbols = _load_symbols(os.path.join(directory, "kernel-symbols.toml"))
     for hist in symbols.values():
-        _check_sources(hist.sources, "symbol [%s]" % hist.name, sources,
-                       os.path.join(directory, "kernel-symbols.toml"))
+        _check_sources(hist.sources + hist.unavailable_sources, "symbol [%s]" % hist.name,
+                       sources, os.path.join(directory, "kernel-symbols.toml"))
     profiles = {}
     for entry in sorted(os.listdir(directory)):
         if not entry.endswith(".toml") or entry in SCHEMA_FILES:

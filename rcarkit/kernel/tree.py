@@ -324,9 +324,13 @@ class KernelTree:
         env.update(toolchain_env(arch, cross_compile))
         self.env = env
         self.compiler = env["CC"]
+        from rcarkit.files import forget_temp, register_temp
         self._scratch = tempfile.mkdtemp(prefix="rcarkit-kconfig-")
+        register_temp(self._scratch)   # a signal removes it too (rcarkit.files)
         try:
-            with _environment(env, self._scratch):
+            # TMPDIR: the compiler runs of $(cc-option) put their cc*.s there,
+            # so a signal that kills one mid-run leaves nothing in /tmp
+            with _environment(dict(env, TMPDIR=self._scratch), self._scratch):
                 try:
                     self.kconf = _kconfig_class()(
                         os.path.join(self.srctree, "Kconfig"), warn=False,
@@ -339,6 +343,7 @@ class KernelTree:
                                     "chain is nested too deeply", path=self.srctree)
         finally:
             shutil.rmtree(self._scratch, ignore_errors=True)
+            forget_temp(self._scratch)
         self._kconfiglib = kconfiglib
         _install_c_value_rules()
 
@@ -420,13 +425,16 @@ class KernelTree:
     # -- loading configurations ----------------------------------------------
 
     def _load_text(self, text):
+        from rcarkit.files import forget_temp, register_temp
         fd, path = tempfile.mkstemp(prefix="rcarkit-merge-", suffix=".config")
+        register_temp(path)
         try:
             with os.fdopen(fd, "w") as fh:
                 fh.write(text)
             self.kconf.load_config(path, replace=True)
         finally:
             os.unlink(path)
+            forget_temp(path)
 
     def load_defaults(self):
         """All symbols at their defaults (alldefconfig)."""

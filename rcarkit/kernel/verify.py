@@ -121,6 +121,16 @@ def read_fragment(path):
     return [(sym, last[sym][0], last[sym][1]) for sym in order]
 
 
+def _history(symbol):
+    """The shipped kernel-symbols.toml entry of ``symbol``, or None."""
+    from rcarkit.errors import RcarkitError
+    from rcarkit.kernel.profiles import load_catalog
+    try:
+        return load_catalog().history(symbol)
+    except RcarkitError:   # no shipped profiles: the tree's own answer stands
+        return None
+
+
 def verify_fragment(kernel_src, base, fragment, arch="arm64"):
     """Simulate merge + olddefconfig of ``fragment`` onto ``base``; a FragmentVerifyReport.
 
@@ -128,7 +138,7 @@ def verify_fragment(kernel_src, base, fragment, arch="arm64"):
     a full .config or a defconfig) or a KernelConfig.
     """
     from rcarkit.kernel.config import KernelConfig, load_config
-    from rcarkit.kernel.tree import Unsatisfiable, config_text, format_line, load_tree
+    from rcarkit.kernel.tree import load_tree
     if isinstance(base, KernelConfig):
         base_config = base
     else:
@@ -138,6 +148,18 @@ def verify_fragment(kernel_src, base, fragment, arch="arm64"):
         base_config = load_config(str(base))
     wanted = read_fragment(str(fragment))
     tree = load_tree(kernel_src, arch=arch)
+    try:
+        return _verify(tree, base_config, wanted, fragment, arch)
+    except RecursionError:
+        from rcarkit.kernel.tree import TreeError
+        raise TreeError("Kconfig dependencies nested too deeply to evaluate (a 'depends on' "
+                        "chain or an expression thousands of levels deep)",
+                        path=os.path.join(tree.srctree, "Kconfig"),
+                        hint="is this a real kernel tree?")
+
+
+def _verify(tree, base_config, wanted, fragment, arch):
+    from rcarkit.kernel.tree import Unsatisfiable, config_text, format_line
     sim = tree.simulate(config_text(base_config), [line for _, _, line in wanted])
     findings = []
     for sym, value, line in wanted:
@@ -150,6 +172,9 @@ def verify_fragment(kernel_src, base, fragment, arch="arm64"):
             continue
         if not tree.defines(sym):
             arch_only, why = tree.undefined_reason(sym)
+            hist = _history(sym)
+            if hist is not None and hist.never_existed:
+                arch_only, why = False, "%s (kernel-symbols.toml)" % hist.describe()
             findings.append(Finding(
                 group="fragment", name=sym, expected=value, actual=None,
                 status=MISSING if arch_only else OBSOLETE, required=True, symbols=(sym,),
