@@ -30,6 +30,7 @@ _STATUS_LABEL = {
     "unsupported-arch": "NO-ARCH",
     "undecided": "UNDECIDED",
     "unavailable": "n/a-arch",
+    "not-a-symbol": "no-such",
 }
 
 
@@ -83,9 +84,25 @@ def _label(finding):
 
 
 def _wrap(text, size):
+    """``textwrap.wrap(text, size, break_on_hyphens=False)``; plain text (words
+    separated by single spaces, none longer than a line) is filled here with
+    the same greedy rule, several times faster (check-kernel wraps ~1,000)."""
     if not text:
         return [""]
-    return textwrap.wrap(text, size, break_long_words=True, break_on_hyphens=False) or [""]
+    words = text.split()
+    if " ".join(words) != text or max(map(len, words)) > size:
+        return textwrap.wrap(text, size, break_long_words=True, break_on_hyphens=False) or [""]
+    if len(text) <= size:
+        return [text]
+    lines, line = [], words[0]
+    for word in words[1:]:
+        if len(line) + 1 + len(word) <= size:
+            line += " " + word
+        else:
+            lines.append(line)
+            line = word
+    lines.append(line)
+    return lines
 
 
 def _option_lines(name, size):

@@ -74,7 +74,8 @@ BUILDS = {
 }
 # generated layer -> (config, yocto-layer options)
 LAYERS = {
-    "rcar": (RCAR_414, ["--proxy-mode", "ipvs", "--kernel-recipe", "linux-renesas"]),
+    "rcar": (RCAR_414, ["--proxy-mode", "ipvs", "--kernel-recipe", "linux-renesas",
+                        "--with-rcarkit-recipe"]),
     "rpi": (RPI_612, ["--proxy-mode", "ipvs", "--kernel-recipe", "linux-raspberrypi"]),
 }
 
@@ -110,7 +111,8 @@ with bb.tinfoil.Tinfoil() as tinfoil:
         appends = list(collect.get_file_appends(fn))
         rd = tinfoil.parse_recipe_file(fn, appends=True, appendlist=appends)
         res = {"appends": appends}
-        for v in ("SRC_URI", "FILESEXTRAPATHS", "MACHINEOVERRIDES", "__SKIPPED", "PV"):
+        for v in ("SRC_URI", "FILESEXTRAPATHS", "MACHINEOVERRIDES", "__SKIPPED", "PV",
+                  "do_kernel_configcheck"):
             res[v] = rd.getVar(v)
         uris = [u for u in (res["SRC_URI"] or "").split() if u.endswith("rcarkit-k8s.cfg")]
         if uris:
@@ -298,6 +300,13 @@ def test_bitbake_e_for_the_parsed_machine(parsed, yocto_root, name, recipe):
     layer = list(layers.values())[0]
     _assert_cfg_from_layer(_var(proc.stdout, "SRC_URI"), _var(proc.stdout, "FILESEXTRAPATHS"),
                            layer, True)
+    # the self-check: the class is inherited (its functions are defined) and
+    # kernel-yocto's do_kernel_configcheck ends by calling it
+    assert re.search(r"^def rcarkit_kconfig_dropped\(fragment, config\):$", proc.stdout, re.M)
+    body = re.search(r"^python do_kernel_configcheck\(\) \{\n(.*?)^\}$", proc.stdout,
+                     re.M | re.S)
+    assert body and body.group(1).rstrip().endswith("rcarkit_kconfig_check(d)"), \
+        (body.group(1)[-300:] if body else proc.stdout[-2000:])
 
 
 @pytest.fixture(scope="module")
@@ -335,6 +344,8 @@ def test_each_machine_gets_the_cfg_from_the_layer(parsed, probes, yocto_root, bu
         # the fetcher finds the .cfg in the layer through FILESPATH
         assert os.path.realpath(res["localpath"]) == str(
             (layer / "recipes-kernel/linux/files/rcarkit-k8s.cfg").resolve())
+    # the build-time self-check runs in do_kernel_configcheck exactly where the .cfg is
+    assert ("rcarkit_kconfig_check(d)" in (res["do_kernel_configcheck"] or "")) == expected
     _assert_cfg_from_layer(res["SRC_URI"], res["FILESEXTRAPATHS"], layer, expected)
 
 
@@ -347,3 +358,45 @@ def test_the_summary_names_the_machines_bitbake_reaches(parsed):
                 reached.update({m: r["overrides"] for m in r["machines"]})
     for build, machine, _, expected in MACHINES:
         assert (machine in reached) == expected, machine
+
+
+# python3-rcarkit: what its RDEPENDS must resolve to, and the recipe file providing
+# each in poky + meta-openembedded scarthgap (independent of rcarkit's own table:
+# found here by file name in the unpacked layers)
+RDEPENDS_PROVIDERS = {
+    "python3-modules": "poky/meta/recipes-devtools/python/python3_",
+    "python3-jinja2": "poky/meta/recipes-devtools/python/python3-jinja2_",
+    "python3-psutil": "poky/meta/recipes-devtools/python/python3-psutil_",
+    "python3-pyelftools": "poky/meta/recipes-devtools/python/python3-pyelftools_",
+    "python3-click": "poky/meta/recipes-devtools/python/python3-click_",
+    "python3-typing-extensions": "poky/meta/recipes-devtools/python/python3-typing-extensions_",
+    "python3-tabulate": "meta-openembedded/meta-python/recipes-devtools/python/python3-tabulate_",
+    "python3-kconfiglib":
+        "meta-openembedded/meta-python/recipes-devtools/python/python3-kconfiglib_",
+    "python3-rich": "meta-openembedded/meta-python/recipes-extended/python-rich/python3-rich_",
+    "python3-shellingham":
+        "meta-openembedded/meta-python/recipes-devtools/python/python3-shellingham_",
+}
+
+
+def test_python3_rcarkit_resolves_in_oe_core_and_meta_python(parsed, yocto_root):
+    """bitbake -e python3-rcarkit parses (meta-python is in the rcar build) and
+    bitbake -g resolves every RDEPENDS to a recipe of oe-core or meta-python
+    (typer is vendored, so it is not among them)."""
+    root, prefix = yocto_root
+    build, layers, summaries, _ = parsed["rcar"]
+    assert summaries["rcar"]["rcarkit_recipe"] is True
+    env = _bitbake(root, prefix, build, ["bitbake", "-e", "python3-rcarkit"])
+    assert env.returncode == 0, env.stderr[-3000:]
+    assert not _our_problems(env, layers)
+    rdepends = (_var(env.stdout, "RDEPENDS:python3-rcarkit") or "").split()
+    assert sorted(rdepends) == sorted(RDEPENDS_PROVIDERS), rdepends
+    assert not any("typer" in r for r in rdepends)
+    graph = _bitbake(root, prefix, build, ["bitbake", "-g", "python3-rcarkit"])
+    assert graph.returncode == 0, graph.stdout[-3000:] + graph.stderr[-3000:]
+    assert not _our_problems(graph, layers)
+    dot = (build / "task-depends.dot").read_text()
+    for rdep, recipe in RDEPENDS_PROVIDERS.items():
+        found = [l for l in dot.splitlines() if str(root / recipe) in l]
+        assert found, (rdep, recipe)
+

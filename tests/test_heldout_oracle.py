@@ -251,6 +251,7 @@ def compare(catalog, list_name, config, version, tmp_path):
 
 
 def carried(catalog, list_name, symbol, theirs, ours):
+    """Whether the data explains this disagreement."""
     profile = catalog.profile(LISTS[list_name]["profile"])
     if ours == "not-recommended":
         return symbol in catalog.not_recommended
@@ -272,8 +273,8 @@ def test_heldout_configs_are_not_in_shared(heldout):
     assert set(arches) >= {"x86", "arm64", "arm"} and versions == set(VERSIONS), (arches, versions)
 
 
-def assert_carried(configs, list_name, tmp_path):
-    catalog = load_catalog()
+def assert_carried(configs, list_name, tmp_path, catalog=None):
+    catalog = catalog or load_catalog()
     seen = set()
     unexplained = []
     for name, config in sorted(configs.items()):
@@ -305,6 +306,41 @@ def test_every_flavour_debian_ships(tmp_path_factory, tmp_path, list_name):
     configs = unpack(heldout_paths(every_flavour=True), tmp_path_factory.mktemp("every"))
     assert len(configs) > len(VERSIONS) * len(FLAVOURS)
     assert_carried(configs, list_name, tmp_path)
+
+
+def test_the_oracle_fails_on_an_unrecorded_or_a_stale_difference(heldout, tmp_path):
+    """Drop one recorded difference, then add one that does not exist: both fail."""
+    import shutil
+    from rcarkit.kernel.profiles import profiles_dir
+    one = {name: heldout[name] for name in sorted(heldout)[:1]}
+    text = (Path(profiles_dir()) / "cilium.toml").read_text()
+    start = text.index('[[differs_from]]\nlist = "cilium-system-requirements"\nsymbol = "GENEVE"')
+    end = text.index("[[differs_from]]", start + 1)
+    for case, edited in (("unrecorded", text[:start] + text[end:]),
+                         ("stale", text + '\n[[differs_from]]\nlist = "cilium-system-requirements"\n'
+                          'symbol = "BPF"\ntheirs = "required"\nours = "optional"\n'
+                          'reason = "not so"\nsource = ["kernel-kconfig"]\n')):
+        directory = tmp_path / case
+        shutil.copytree(profiles_dir(), directory)
+        (directory / "cilium.toml").write_text(edited)
+        with pytest.raises(AssertionError, match="GENEVE" if case == "unrecorded" else "gone"):
+            assert_carried(one, "cilium-system-requirements", tmp_path,
+                           catalog=load_catalog(str(directory)))
+
+
+def test_list_profiles_json_shows_the_recorded_differences():
+    import json
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "rcarkit", "check-kernel", "--list-profiles",
+                          "--format", "json"], capture_output=True, text=True, timeout=120,
+                         cwd=str(Path(__file__).resolve().parents[1]))
+    assert out.returncode == 0, out.stderr
+    profiles = {p["name"]: p for p in json.loads(out.stdout)["profiles"]}
+    geneve = [d for d in profiles["cilium"]["differs_from"] if d["symbol"] == "GENEVE"]
+    assert geneve and geneve[0]["list"] == "cilium-system-requirements"
+    assert geneve[0]["theirs"] == "required" and geneve[0]["ours"] == "optional"
+    assert "VXLAN by default" in geneve[0]["reason"] and geneve[0]["source"]
 
 
 def test_differences_name_a_compared_list():

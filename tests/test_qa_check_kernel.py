@@ -362,7 +362,7 @@ def test_markdown_only_missing_says_nothing_missing(configs_dir):
     assert md.returncode == 0 and "nothing missing" in md.stdout, md.stdout
 
 
-@pytest.mark.parametrize("flags", [["--kernel-src", "/tmp"], ["--force"],
+@pytest.mark.parametrize("flags", [["--force"],
                                    ["--kernel-recipe", "linux-yocto"],
                                    ["--layer-series", "scarthgap", "--machine-override", "x"]])
 def test_layer_flags_without_emit_are_a_usage_error(configs_dir, flags):

@@ -306,3 +306,43 @@ def test_check_kernel_emit_layer_needs_an_override_for_unknown_recipes(tmp_path,
                "--machine-override", "imx8mp-board"], tmp_path)
     assert ok.returncode in (0, 1), ok.stderr
     assert (tmp_path / "meta-x" / "recipes-kernel" / "linux" / "linux-imx_%.bbappend").is_file()
+
+
+def test_with_rcarkit_recipe(tmp_path, configs_dir):
+    """--with-rcarkit-recipe: the recipe, the sources it carries, meta-python only;
+    the real parser proof is tests/test_bitbake_parse.py (bitbake -e / -g)."""
+    config = str(configs_dir / CASES["rcar-gen3-4.14.75-ipvs"][0])
+    proc = _run(["yocto-layer", config, "-o", "meta-k8s", "--with-rcarkit-recipe",
+                 "--format", "json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["rcarkit_recipe"] is True
+    layer = tmp_path / "meta-k8s"
+    base = layer / "dynamic-layers/meta-python/recipes-devtools/python"
+    recipe = (base / "python3-rcarkit_0.1.0.bb").read_text()
+    # every file the recipe installs is in the layer, and it is this rcarkit
+    src = base / "python3-rcarkit"
+    for rel in ("rcarkit/__main__.py", "rcarkit/kconfig_profiles/k8s-core.toml",
+                "rcarkit/yocto_layer/templates/kernel.bbappend.j2", "vendor/typer/__init__.py",
+                "vendor/annotated_doc/__init__.py", "rcarkit.sh"):
+        assert (src / rel).is_file(), rel
+    assert (src / "rcarkit/kernel/check.py").read_text() == \
+        (Path(__file__).resolve().parents[1] / "rcarkit/kernel/check.py").read_text()
+    assert not list(src.glob("**/__pycache__")) and not list(src.glob("**/*.pyc"))
+    import hashlib
+    for dist in ("typer", "annotated-doc"):
+        md5 = hashlib.md5((src / "vendor" / ("LICENSE." + dist)).read_bytes()).hexdigest()
+        assert "file://vendor/LICENSE.%s;md5=%s" % (dist, md5) in recipe
+    rdep = re.search(r'^RDEPENDS:\$\{PN\} = "(.*?)"$', recipe, re.M | re.S).group(1)
+    assert "typer" not in rdep and "python3-tabulate" in rdep.split()
+    conf = (layer / "conf" / "layer.conf").read_text()
+    assert "meta-python:${LAYERDIR}/dynamic-layers/meta-python/*/*/*.bb" in conf
+    # the table names the carried sources in one row
+    table = _run(["yocto-layer", config, "-o", "meta-k8s", "--with-rcarkit-recipe"], tmp_path)
+    assert table.returncode == 0 and "unchanged" in table.stdout and "written" not in table.stdout
+    assert len([l for l in table.stdout.splitlines() if "python3-rcarkit/" in l]) == 1
+    # too old a release for the recipe: one line, exit 2, nothing written
+    old = _run(["yocto-layer", config, "-o", "meta-old", "--with-rcarkit-recipe",
+                "--layer-series", "kirkstone"], tmp_path)
+    assert old.returncode == 2 and len(old.stderr.strip().splitlines()) == 1
+    assert "kirkstone" in old.stderr and not (tmp_path / "meta-old").exists()

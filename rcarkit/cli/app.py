@@ -104,7 +104,7 @@ def check_kernel_cmd(
         given = [flag for flag, value in (("--kernel-recipe", kernel_recipe),
                                           ("--machine-override", machine_override),
                                           ("--layer-series", layer_series),
-                                          ("--kernel-src", kernel_src), ("--force", force or None),
+                                          ("--force", force or None),
                                           ("--with-optional", with_optional or None))
                  if value is not None]
         if given:
@@ -120,12 +120,13 @@ def check_kernel_cmd(
                                             all_profiles)
         if len(configs) > 1:
             from rcarkit.render import render_matrix
-            reports = [check_config(read_kernel_config(path, kernel_version, defconfig),
+            reports = [check_config(read_kernel_config(path, kernel_version, defconfig,
+                                                       catalog, kernel_src),
                                     profiles, catalog) for path in configs]
             emit(render_matrix([(str(path), report) for path, report in zip(configs, reports)],
                                fmt, only_missing, color))
             raise typer.Exit(max(report.exit_code for report in reports))
-        cfg = read_kernel_config(config, kernel_version, defconfig)
+        cfg = read_kernel_config(config, kernel_version, defconfig, catalog, kernel_src)
         report = check_config(cfg, profiles, catalog)
         written = []
         if emit_fragment is not None or emit_layer is not None:
@@ -153,7 +154,8 @@ def _render_profiles(catalog, fmt):
     if fmt == "json":
         import json
         return json.dumps({"schema_version": 1, "profiles": rows}, indent=2) + "\n"
-    order = {"core": 0, "runtime": 1, "proxy-mode": 2, "cni": 3, "feature": 4, "storage": 5}
+    order = {"core": 0, "runtime": 1, "proxy-mode": 2, "cni": 3, "policy": 4, "feature": 5,
+             "storage": 6}
     rows.sort(key=lambda r: (order.get(r["kind"], 9), r["name"]))
     for r in rows:   # an unmaintained component says so before anything else
         if r["status"] != "maintained":

@@ -54,6 +54,10 @@ def yocto_layer_cmd(
     kernel_src: Optional[Path] = KERNEL_SRC_OPTION,
     force: bool = FORCE_OPTION,
     with_optional: bool = WITH_OPTIONAL_OPTION,
+    with_rcarkit_recipe: bool = typer.Option(
+        False, "--with-rcarkit-recipe",
+        help="Also write a python3-rcarkit recipe (read when meta-python is in the build; "
+             "typer vendored) so check-node and etcd-bench run on the image."),
     all_profiles: bool = typer.Option(False, "--all-profiles", help="Use every profile."),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
 ):
@@ -61,7 +65,8 @@ def yocto_layer_cmd(
     with user_errors():
         from rcarkit.yocto import layer as yocto
         # validate the layer options before reading anything
-        yocto.layer_spec(output, kernel_recipe, machine_override, layer_series)
+        yocto.layer_spec(output, kernel_recipe, machine_override, layer_series,
+                         with_rcarkit_recipe)
         if kernel_src is not None and not kernel_src.is_dir():
             from rcarkit.errors import RcarkitError
             raise RcarkitError("not a directory", path=kernel_src,
@@ -69,7 +74,7 @@ def yocto_layer_cmd(
         from rcarkit.kernel.check import check_config
         catalog, profiles = choose_profiles(profiles_dir, profile, cni, runtime, proxy_mode,
                                             all_profiles)
-        cfg = read_kernel_config(config, kernel_version, defconfig)
+        cfg = read_kernel_config(config, kernel_version, defconfig, catalog, kernel_src)
         report = check_config(cfg, profiles, catalog)
         from rcarkit.kernel.fragment import plan_fragment
         plan = plan_fragment(report, catalog, kernel_src=str(kernel_src) if kernel_src else None,
@@ -77,7 +82,8 @@ def yocto_layer_cmd(
         result = yocto.generate_layer(report, catalog, output, kernel_recipe=kernel_recipe,
                                       machine_override=machine_override,
                                       layer_series=layer_series, kernel_src=kernel_src,
-                                      force=force, plan=plan)
+                                      force=force, plan=plan,
+                                      with_rcarkit_recipe=with_rcarkit_recipe)
         for line in result.warnings or []:
             warn(line)
         if fmt == "json":
@@ -107,9 +113,18 @@ def render_summary(result):
         spec.directory, spec.collection, spec.kernel_recipe,
         "s" if len(spec.overrides) > 1 else "", ", ".join(spec.overrides)),
         80, subsequent_indent="    ", break_on_hyphens=False)
+    carried = "/python3-rcarkit/"
     for rel in result.files:
+        if carried in rel:
+            continue
         state = "written" if os.path.join(spec.directory, rel) in changed else "unchanged"
         out.extend(_file_row(state, rel))
+    sources = [rel for rel in result.files if carried in rel]
+    if sources:
+        state = ("written" if any(os.path.join(spec.directory, r) in changed for r in sources)
+                 else "unchanged")
+        out.extend(_file_row(state, "%s%s (%d files: rcarkit, vendored typer)" % (
+            sources[0].split(carried)[0], carried, len(sources))))
     for path in result.removed:
         out.append("  %-9s  %s (stale)" % ("removed", os.path.relpath(path, spec.directory)))
     out.extend(render_reach(spec.targets))
