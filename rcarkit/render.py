@@ -29,6 +29,7 @@ _STATUS_LABEL = {
     "unsupported-arch": "NO-ARCH",
     "undecided": "UNDECIDED",
     "unavailable": "n/a-arch",
+    "not-a-symbol": "no-such",
 }
 
 

@@ -328,6 +328,21 @@ def test_the_oracle_fails_on_an_unrecorded_or_a_stale_difference(heldout, tmp_pa
                            catalog=load_catalog(str(directory)))
 
 
+def test_list_profiles_json_shows_the_recorded_differences():
+    import json
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "rcarkit", "check-kernel", "--list-profiles",
+                          "--format", "json"], capture_output=True, text=True, timeout=120,
+                         cwd=str(Path(__file__).resolve().parents[1]))
+    assert out.returncode == 0, out.stderr
+    profiles = {p["name"]: p for p in json.loads(out.stdout)["profiles"]}
+    geneve = [d for d in profiles["cilium"]["differs_from"] if d["symbol"] == "GENEVE"]
+    assert geneve and geneve[0]["list"] == "cilium-system-requirements"
+    assert geneve[0]["theirs"] == "required" and geneve[0]["ours"] == "optional"
+    assert "VXLAN by default" in geneve[0]["reason"] and geneve[0]["source"]
+
+
 def test_differences_name_a_compared_list():
     """A [[differs_from]] entry for a list the oracle does not compare could never go stale."""
     catalog = load_catalog()

@@ -154,7 +154,8 @@ def _render_profiles(catalog, fmt):
     if fmt == "json":
         import json
         return json.dumps({"schema_version": 1, "profiles": rows}, indent=2) + "\n"
-    order = {"core": 0, "runtime": 1, "proxy-mode": 2, "cni": 3, "feature": 4, "storage": 5}
+    order = {"core": 0, "runtime": 1, "proxy-mode": 2, "cni": 3, "policy": 4, "feature": 5,
+             "storage": 6}
     rows.sort(key=lambda r: (order.get(r["kind"], 9), r["name"]))
     for r in rows:   # an unmaintained component says so before anything else
         if r["status"] != "maintained":

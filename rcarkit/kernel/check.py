@@ -46,7 +46,7 @@ in one that could not be expanded "missing" is marked ``provisional``.
 """
 
 from rcarkit.report import (Finding, Group, Report, OK, MISSING, WRONG, OBSOLETE, NOT_YET,
-                            UNKNOWN, UNSUPPORTED_ARCH, UNDECIDED, UNAVAILABLE)
+                            UNKNOWN, UNSUPPORTED_ARCH, UNDECIDED, UNAVAILABLE, NOT_A_SYMBOL)
 
 
 def select_profiles(catalog, names=None, cni=None, runtime=None, proxy_mode=None, all_profiles=False):
@@ -150,9 +150,12 @@ def symbol_status(config, catalog, symbol):
     ``UNDECIDED`` when the config has no version and the symbol exists in
     only part of the inferred :class:`VersionRange`.
     """
+    hist = catalog.history(symbol)
+    if hist is not None and hist.never_existed:
+        # even when a hand-written config sets it: Kconfig ignores the line
+        return NOT_A_SYMBOL, hist.describe()
     if config.get(symbol) is not None:
         return None, ""
-    hist = catalog.history(symbol)
     if hist is None:
         return None, ""
     exists = hist.exists_in(config.version)
@@ -304,6 +307,11 @@ def check_config(config, profiles, catalog):
     if header is not None and config.version is not None and tuple(header) != tuple(config.version):
         notes.append("checked as Linux %s (--kernel-version), although the header of %s "
                      "says Linux %s" % (config.version, config.source, header))
+    for hist in catalog.symbols.values():
+        if hist.never_existed and config.get(hist.name) not in (None, "n"):
+            notes.append("%s sets %s=%s, but %s: Kconfig ignores the line (line %s)"
+                         % (config.source, hist.name, config.get(hist.name), hist.describe(),
+                            config.lines.get(hist.name, "?")))
     for item in getattr(catalog, "not_recommended", {}).values():
         if config.get(item.name) in ("y", "m"):
             notes.append("%s=%s is set, which rcarkit does not recommend: %s (%s)"

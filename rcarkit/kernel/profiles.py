@@ -117,13 +117,14 @@ from typing import Dict, List, Optional, Tuple
 from rcarkit.errors import ProfileError
 from rcarkit.kernel.config import KernelVersion
 
-PROFILE_KINDS = ("core", "runtime", "proxy-mode", "cni", "feature", "storage")
+PROFILE_KINDS = ("core", "runtime", "proxy-mode", "cni", "policy", "feature", "storage")
 DEFAULT_PROFILES = ("k8s-core", "containerd", "kube-proxy-iptables", "flannel-vxlan")
 SCHEMA_FILES = ("sources.toml", "kernel-symbols.toml", "kernel-depends.toml", "kernel-modules.toml",
                 "not-recommended.toml")
 NOT_RECOMMENDED_FILE = "not-recommended.toml"
 
-_SYMBOL_RE = re.compile(r"^[A-Z0-9_]+$")
+_SYMBOL_RE = re.compile(r"^[A-Z0-9_]+\Z")       # \Z: "$" would let "NAMESPACES\n" in
+_PROFILE_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._+-]*")
 _PROFILE_KEYS = {"name", "kind", "summary", "description", "aliases", "min_kernel",
                  "min_kernel_reason", "min_kernel_source", "docs", "option",
                  "arches", "arches_reason", "arches_source",
@@ -167,7 +168,7 @@ def check_table(entry, allowed, where, path):
                            path=path, hint="allowed: %s" % ", ".join(sorted(allowed)))
 
 
-_EXACT_RE = re.compile(r'^(-?[0-9]+|0[xX][0-9a-fA-F]+|".*")$')
+_EXACT_RE = re.compile(r'^(-?[0-9]+|0[xX][0-9a-fA-F]+|".*")\Z')
 
 
 class Expect:
@@ -348,7 +349,8 @@ class Profile:
                 "aliases": list(self.aliases), "arches": list(self.arches) or None,
                 "min_kernel": str(self.min_kernel) if self.min_kernel else None,
                 "options": len(self.options),
-                "required": sum(1 for o in self.options if o.required)}
+                "required": sum(1 for o in self.options if o.required),
+                "differs_from": [d.to_dict() for d in self.differs_from]}
 
 
 @dataclass(frozen=True)
@@ -364,6 +366,10 @@ class UpstreamDifference:
     @property
     def key(self):
         return (self.list, self.symbol, self.theirs, self.ours)
+
+    def to_dict(self):
+        return {"list": self.list, "symbol": self.symbol, "theirs": self.theirs,
+                "ours": self.ours, "reason": self.reason, "source": list(self.sources)}
 
 
 @dataclass
@@ -562,6 +568,10 @@ def _load_profile(path, sources):
         raise ProfileError("unknown top-level key(s) %s" % ", ".join(sorted(unknown)), path=path,
                            hint="allowed: %s" % ", ".join(sorted(_PROFILE_KEYS)))
     name = data.get("name")
+    if not isinstance(name, str) or not _PROFILE_NAME_RE.fullmatch(name):
+        # the name is written into fragments, READMEs and command lines
+        raise ProfileError("name = %r is not a profile name" % (name,), path=path,
+                           hint="lowercase letters, digits and . _ + - (the file name)")
     if name != base[:-len(".toml")]:
         raise ProfileError("name = %r does not match the file name" % name, path=path,
                            hint='set name = "%s"' % base[:-len(".toml")])
@@ -663,7 +673,7 @@ def _load_profile(path, sources):
         if bool(since) != bool(since_sources):
             raise ProfileError("%s: since and since_source go together" % where, path=path,
                                hint="give the first release that needs it and who says so")
-        if since and not re.match(r"^[0-9]+(\.[0-9]+)*$", since):
+        if since and not re.match(r"^[0-9]+(\.[0-9]+)*\Z", since):
             raise ProfileError("%s: since = %r is not a release number" % (where, since),
                                path=path, hint='write it like "28.0"')
         if since and not prof.covers:
