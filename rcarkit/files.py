@@ -27,8 +27,8 @@ What is refused (:class:`rcarkit.errors.OutputError`, exit 2), even with
 * a control character (newline, NUL, ...) in an output path;
 * a malformed manifest (:class:`rcarkit.errors.ManifestError`): it must be a
   regular file of at most ``MAX_MANIFEST_BYTES``, ``{"files": {PATH: SHA256}}``
-  with every PATH relative, without ``.``/``..``/empty parts or control
-  characters; pruning deletes only regular files inside the root whose
+  with every PATH relative, without ``.``/``..``/empty parts, control
+  characters or a part longer than NAME_MAX (255 bytes); pruning deletes only regular files inside the root whose
   content still matches;
 * a second writer: the whole check-and-write holds ``flock`` on the output
   directory itself (no lock file is left); another rcarkit waits up to
@@ -306,6 +306,12 @@ def check_relative(rel, manifest_path):
         bad("an absolute path, outside the output directory")
     if any(part in ("", ".", "..") for part in rel.split("/")):
         bad("'..', '.' or an empty part: not a path inside the output directory")
+    try:
+        encoded = os.fsencode(rel)
+    except UnicodeEncodeError:
+        bad("characters no file name can hold")
+    if any(len(part) > 255 for part in encoded.split(b"/")):
+        bad("a name longer than 255 bytes (NAME_MAX)")
     return rel
 
 
