@@ -251,3 +251,23 @@ def test_cli_kernel_src_that_is_not_a_tree(configs_dir, tmp_path):
     assert proc.returncode == 2 and proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and str(tmp_path) in lines[0] and "kernel tree" in lines[0]
+
+
+@pytest.mark.parametrize("damage", ['{"symbols": {}, ', '[1, 2]', '{"symbols": [], "choices": {}}',
+                                    "[" * 100000 + "]" * 100000,
+                                    '{"symbols": {"MODULES": {"t": "tristate", "v": ["&&", 5]}},'
+                                    ' "choices": {}, "generated": {"arches": ["arm64"]}}'],
+                         ids=["truncated", "a list", "symbols a list", "nested deeply",
+                              "a bad expression"])
+def test_damaged_defaults_data_is_one_line(configs_dir, tmp_path, damage):
+    """A --profiles-dir with a broken kernel-defaults file: exit 2, one line naming it."""
+    for name in os.listdir(load_catalog().directory):
+        if name.endswith(".toml"):
+            shutil.copy(os.path.join(load_catalog().directory, name), str(tmp_path))
+    (tmp_path / "kernel-defaults-6.12.json").write_text(damage)
+    proc = subprocess.run([sys.executable, "-m", "rcarkit", "check-kernel", "--profiles-dir",
+                           str(tmp_path), str(configs_dir / RPI_DEFCONFIG)],
+                          capture_output=True, text=True, cwd=str(REPO), timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "kernel-defaults-6.12.json" in lines[0], proc.stderr
