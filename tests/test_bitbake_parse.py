@@ -23,6 +23,15 @@ with tinfoil: BitBake's own file collection and append matching
 (CookerCollectFiles) and its parser on the one kernel recipe that machine builds,
 plus the fetcher's FILESPATH lookup of the .cfg.
 
+The build-time self-check (issue 11 item 4): ``bitbake -e linux-renesas`` shows
+the class inherited (``def rcarkit_kconfig_dropped``) and do_kernel_configcheck
+ending with ``rcarkit_kconfig_check(d)``; the probe shows that call exactly on
+the machines that get the .cfg. python3-rcarkit (item 7; the rcar layer is
+generated with --with-rcarkit-recipe): ``bitbake -e python3-rcarkit`` gives its
+RDEPENDS and ``bitbake -g python3-rcarkit`` resolves every one of them to a
+recipe file of poky or meta-python; in the nobsp build (no meta-python) the
+recipe is not read and the parse stays clean.
+
 Cost (Debian 12, 2 cores shared with other jobs): cold 8 min 12 s (unpack
 under a minute, rcar full parse about 5 min for 2810 recipes, rpi about 2.7 min
 for 961), warm 59 s (every parse from BitBake's cache; tinfoil probes about
