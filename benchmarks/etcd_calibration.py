@@ -4,8 +4,9 @@
 For each storage level (ext4 loop devices at 30, 100 and 300 write IOPS
 and unthrottled; constant-latency devices adding 2, 5, 10 and 20 ms per
 flush, tests/fuse_latency.py), runs Debian's etcd under a paced put load and
-then etcd-bench's etcd load model at the same rate for the same time
-(tests/etcd_reference.py explains both), and prints one row per level:
+and etcd-bench's etcd load model at the same rate, alternating windows
+(``--rounds`` 4 x 10 s each; tests/etcd_reference.py explains both), and
+prints one row per level:
 etcd's WAL fsync p99 bucket, etcd-bench's WAL p99, etcd's backend commit p99
 bucket, etcd-bench's backend p99, and the bucket steps (0 = same bucket,
 +-1 = adjacent). Needs root; about 100 s per level (~14 min for all).
@@ -46,6 +47,8 @@ def main():
                         help="put load and etcd-bench time per level (default 40)")
     parser.add_argument("--rate", type=float, default=10.0,
                         help="puts/s, and etcd-bench --write-rate (default 10)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="alternating etcd / etcd-bench windows per level (default 4)")
     parser.add_argument("--levels", default=DEFAULT_LEVELS)
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
     args = parser.parse_args()
@@ -57,7 +60,7 @@ def main():
     for level in parse_levels(args.levels):
         t0 = time.time()
         try:
-            row = calibrate(level, rate=args.rate, seconds=args.seconds)
+            row = calibrate(level, rate=args.rate, seconds=args.seconds, rounds=args.rounds)
         except Unavailable as e:
             print("%s: skipped (%s)" % (level, e), file=sys.stderr)
             continue

@@ -22,6 +22,9 @@ Statuses (the JSON ``status`` field):
                                architecture/config (CGROUP_HUGETLB on 32-bit ARM without
                                ARM_LPAE, ``kernel-symbols.toml`` ``unavailable_without``);
                                never written into a fragment; fails only a required rule
+``not-a-symbol``               (check-kernel) no kernel version defines the option (a
+                               misremembered name, ``never_existed`` in kernel-symbols.toml);
+                               the note says what was probably meant; never fails
 ``warning``                    (check-node) not fatal, but worth a look
 ``unknown``                    (check-node) could not be read
 """
@@ -43,9 +46,10 @@ UNKNOWN = "unknown"
 UNSUPPORTED_ARCH = "unsupported-arch"
 UNDECIDED = "undecided"
 UNAVAILABLE = "unavailable"
+NOT_A_SYMBOL = "not-a-symbol"
 FAILING = (MISSING, WRONG, UNSUPPORTED_ARCH, UNDECIDED)
 STATUSES = (OK, MISSING, WRONG, OBSOLETE, NOT_YET, WARNING, UNKNOWN, UNSUPPORTED_ARCH, UNDECIDED,
-            UNAVAILABLE)
+            UNAVAILABLE, NOT_A_SYMBOL)
 
 
 @dataclass
@@ -156,6 +160,8 @@ class Report:
                                       ""]
         optional = [""] if not opt else ["; %d optional missing" % len(opt),
                                          "; %d optional" % len(opt)]
+        if opt and self.caveats:   # "weave unmaintained" matters more than the count
+            optional.append("")
         provisional = [""] if not self.provisional else ["; provisional (defconfig)",
                                                          "; provisional"]
         # which profiles (or how many) fail matters more than the long wording

@@ -2,10 +2,11 @@
 
 * ``shared_dir`` / ``configs_dir`` / ``fio_dir``: the read-only fixtures beside
   the repository (``../shared``); tests read them in place.
-* ``kernel_tree_61``: Debian's ``linux-source-6.1`` unpacked once into a cache
-  directory (``RCARKIT_TEST_CACHE``, default ``/var/tmp/rcarkit-cache``) and
-  shared by every test and every run; skipped with the install command when the
-  package is missing.
+* ``kernel_tree_61`` / ``kernel_tree_612``: Debian's ``linux-source-6.1`` /
+  ``linux-source-6.12`` unpacked once into a cache directory
+  (``RCARKIT_TEST_CACHE``, default ``/var/tmp/rcarkit-cache``) and shared by
+  every test and every run; skipped with the install command when the package
+  is missing.
 * ``default_stop_signals`` (a ``preexec_fn``) and the ``ctrl_c_raises`` fixture:
   a test that sends SIGINT/SIGTERM/SIGHUP sets the disposition it relies on,
   because pytest started from a background job (``nohup ... &``) inherits
@@ -79,12 +80,13 @@ def fio_dir(shared_dir):
     return shared_dir / "fio"
 
 
-def unpack_kernel_tree():
-    """Unpack linux-source-6.1 once (under a lock); return its path or None."""
-    tree = CACHE / "linux-source-6.1"
+def unpack_kernel_tree(version="6.1"):
+    """Unpack linux-source-VERSION once (under a lock); return its path or None."""
+    tree = CACHE / ("linux-source-%s" % version)
+    tarball = Path("/usr/src/linux-source-%s.tar.xz" % version)
     if (tree / "Makefile").is_file() and (tree / ".rcarkit-complete").exists():
         return tree
-    if not LINUX_SOURCE_TARBALL.is_file():
+    if not tarball.is_file():
         return None
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / ".lock", "w") as lock:
@@ -93,8 +95,8 @@ def unpack_kernel_tree():
             return tree
         if tree.exists():
             shutil.rmtree(tree)
-        subprocess.run(["tar", "-xf", str(LINUX_SOURCE_TARBALL), "-C", str(CACHE)], check=True)
-        (tree / ".rcarkit-complete").write_text("unpacked from %s\n" % LINUX_SOURCE_TARBALL)
+        subprocess.run(["tar", "-xf", str(tarball), "-C", str(CACHE)], check=True)
+        (tree / ".rcarkit-complete").write_text("unpacked from %s\n" % tarball)
     return tree
 
 
@@ -103,6 +105,15 @@ def kernel_tree_61():
     tree = unpack_kernel_tree()
     if tree is None:
         pytest.skip("Debian's linux-source-6.1 is not installed: apt-get install linux-source-6.1")
+    return tree
+
+
+@pytest.fixture(scope="session")
+def kernel_tree_612():
+    """Debian's linux-source-6.12 (the kernel the shared RPi defconfig was expanded on)."""
+    tree = unpack_kernel_tree("6.12")
+    if tree is None:
+        pytest.skip("Debian's linux-source-6.12 is not installed: apt-get install linux-source-6.12")
     return tree
 
 

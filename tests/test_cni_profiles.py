@@ -590,3 +590,55 @@ def test_weave_says_unmaintained_in_list_title_notes_and_verdict(configs_dir):
                            cwd=REPO, capture_output=True, text=True).stdout
     assert [l for l in table.splitlines() if l.startswith("weave ")][0].split(None, 4)[4] \
         .startswith("[UNMAINTAINED]")
+
+
+def _upstream_lists():
+    import tomllib
+    return tomllib.loads((REPO / "tests/data/upstream/kconfig-lists.toml").read_text())
+
+
+def test_policy_profiles_require_what_upstream_policy_engines_check():
+    """The NetworkPolicy set (kind policy): kube-router-netpol requires what k3s's
+    check-config.sh requires because of its embedded kube-router (multiport,
+    comment, REJECT) plus IP_SET, which the script only warns about and without
+    which no policy is enforced; calico-policy requires every policy module of
+    calicoctl's checksystem. Both lists are upstream's (tests/data/upstream)."""
+    catalog = load_catalog()
+    lists = _upstream_lists()
+    names = {p.name: p for p in catalog.profiles.values() if p.kind == "policy"}
+    assert set(names) == {"kube-router-netpol", "calico-policy"}
+
+    def required(prof):
+        return {sym for r in prof.options if r.required for sym in r.names}
+    k3s = lists["k3s-check-config"]
+    for sym in ("NETFILTER_XT_MATCH_MULTIPORT", "NETFILTER_XT_MATCH_COMMENT",
+                "IP_NF_TARGET_REJECT"):
+        assert sym in k3s["required"] and sym in required(names["kube-router-netpol"]), sym
+    assert "IP_SET" in k3s["optional"] and "IP_SET" in required(names["kube-router-netpol"])
+    calico = set(lists["calicoctl-checksystem"]["required"])
+    for sym in ("IP_SET", "NETFILTER_XT_SET", "IP_NF_MATCH_RPFILTER", "NF_CT_NETLINK",
+                "NETFILTER_XT_MATCH_ADDRTYPE", "NETFILTER_XT_MATCH_CONNTRACK"):
+        assert sym in calico and sym in required(names["calico-policy"]), sym
+    # more than the CNI: flannel checks none of the ipset options
+    flannel = {sym for r in catalog.profile("flannel-vxlan").options for sym in r.names}
+    assert not flannel & {"IP_SET", "IP_SET_HASH_IP", "IP_SET_HASH_NET", "NETFILTER_XT_SET"}
+
+
+def test_policy_profile_on_a_bsp_without_ipset(configs_dir):
+    """R-Car 4.9 sets no IP_SET: flannel alone passes its own rows, kube-router's
+    policy rows for ipset fail, exactly where the file does not set them."""
+    from test_kconfig import grep_values, read_text
+    path = configs_dir / "rcar-gen3_bsp-v2.23.1_linux-4.9.0.config"
+    values = grep_values(read_text(path))
+    catalog = load_catalog()
+    report = check_config(load_config(path), [catalog.profile("kube-router-netpol")], catalog)
+    for f in report.findings():
+        if f.name == "KERNEL_VERSION" or f.status not in ("ok", "missing"):
+            continue
+        on = any(values.get(s) in ("y", "m") for s in f.symbols)
+        assert (f.status == "ok") == on, (f.name, f.status)
+    assert values.get("IP_SET") in (None, "n") and report.exit_code == 1
+    listing = subprocess.run([sys.executable, "-m", "rcarkit", "check-kernel", "--list-profiles"],
+                             cwd=REPO, capture_output=True, text=True).stdout
+    kinds = {l.split()[0]: l.split()[1] for l in listing.splitlines()[1:]}
+    assert kinds["kube-router-netpol"] == kinds["calico-policy"] == "policy"

@@ -13,12 +13,15 @@ The independent side (tests/data/upstream/):
   the config's version) -> ``docker``;
 * kubernetes/system-validators ``DefaultSysSpec`` -> ``k8s-core``;
 * k3s ``contrib/util/check-config.sh`` lists -> ``k3s``;
-* Cilium's system requirements -> ``cilium`` (and its architectures).
+* Cilium's system requirements -> ``cilium`` (and its architectures);
+* calicoctl ``node checksystem``'s module list -> ``calico-iptables``;
+* k0s's sysinfo worker probes -> ``k8s-core``.
 
 A row is one upstream entry or one required rule of the profile on one
 config. It disagrees when
 
-* upstream requires it and the profile does not (optional or absent),
+* upstream requires it and the profile does not (optional, or absent and not
+  a Kconfig dependency of a required rule: kernel-depends.toml ``needs``),
 * the profile requires it and upstream does not (optional or absent), or the
   other way round, on a kernel where the rule applies,
 * upstream lists it and the profile never asks for it because it is harmful
@@ -55,16 +58,21 @@ SCRIPT_LINE = re.compile(r"^\s*- CONFIG_([A-Z0-9_]+): (enabled|enabled \(as modu
 ARCH_WORDS = {"x86": "x86", "x86_64": "x86", "arm64": "arm64", "arm": "arm"}
 
 
-def _lists():
+def _toml(path):
     try:
         import tomllib
     except ImportError:  # pragma: no cover - Python < 3.11
         import tomli as tomllib
-    with open(DATA / "kconfig-lists.toml", "rb") as fh:
+    with open(path, "rb") as fh:
         return tomllib.load(fh)
 
 
+def _lists():
+    return _toml(DATA / "kconfig-lists.toml")
+
+
 LISTS = _lists()
+DEPENDS = _toml(Path(__file__).resolve().parents[1] / "kconfig_profiles" / "kernel-depends.toml")
 
 
 def heldout_paths(every_flavour=False):
@@ -190,6 +198,12 @@ def compare(catalog, list_name, config, version, tmp_path):
         for sym in f.symbols:
             by_symbol.setdefault(sym, f)
     rules = {rule.names: rule for rule in profile.options}
+    # what a required rule cannot be set without (Kconfig "depends on", from
+    # kernel-depends.toml, generated from the kernel tree and tested against it)
+    implied = set()
+    for rule in profile.options:
+        if rule.required and len(rule.names) == 1:
+            implied.update(DEPENDS.get(rule.names[0], {}).get("needs", ()))
     found = []
     rows = judged = 0
     matched_rules = set()
@@ -200,7 +214,7 @@ def compare(catalog, list_name, config, version, tmp_path):
         if finding is None:
             if symbol in catalog.not_recommended:
                 found.append((symbol, level, "not-recommended"))
-            elif level == "required":
+            elif level == "required" and symbol not in implied:
                 found.append((symbol, "required", "absent"))
             continue
         matched_rules.add(tuple(finding.symbols))
@@ -237,6 +251,7 @@ def compare(catalog, list_name, config, version, tmp_path):
 
 
 def carried(catalog, list_name, symbol, theirs, ours):
+    """Whether the data explains this disagreement."""
     profile = catalog.profile(LISTS[list_name]["profile"])
     if ours == "not-recommended":
         return symbol in catalog.not_recommended
@@ -258,8 +273,8 @@ def test_heldout_configs_are_not_in_shared(heldout):
     assert set(arches) >= {"x86", "arm64", "arm"} and versions == set(VERSIONS), (arches, versions)
 
 
-def assert_carried(configs, list_name, tmp_path):
-    catalog = load_catalog()
+def assert_carried(configs, list_name, tmp_path, catalog=None):
+    catalog = catalog or load_catalog()
     seen = set()
     unexplained = []
     for name, config in sorted(configs.items()):
@@ -291,6 +306,41 @@ def test_every_flavour_debian_ships(tmp_path_factory, tmp_path, list_name):
     configs = unpack(heldout_paths(every_flavour=True), tmp_path_factory.mktemp("every"))
     assert len(configs) > len(VERSIONS) * len(FLAVOURS)
     assert_carried(configs, list_name, tmp_path)
+
+
+def test_the_oracle_fails_on_an_unrecorded_or_a_stale_difference(heldout, tmp_path):
+    """Drop one recorded difference, then add one that does not exist: both fail."""
+    import shutil
+    from rcarkit.kernel.profiles import profiles_dir
+    one = {name: heldout[name] for name in sorted(heldout)[:1]}
+    text = (Path(profiles_dir()) / "cilium.toml").read_text()
+    start = text.index('[[differs_from]]\nlist = "cilium-system-requirements"\nsymbol = "GENEVE"')
+    end = text.index("[[differs_from]]", start + 1)
+    for case, edited in (("unrecorded", text[:start] + text[end:]),
+                         ("stale", text + '\n[[differs_from]]\nlist = "cilium-system-requirements"\n'
+                          'symbol = "BPF"\ntheirs = "required"\nours = "optional"\n'
+                          'reason = "not so"\nsource = ["kernel-kconfig"]\n')):
+        directory = tmp_path / case
+        shutil.copytree(profiles_dir(), directory)
+        (directory / "cilium.toml").write_text(edited)
+        with pytest.raises(AssertionError, match="GENEVE" if case == "unrecorded" else "gone"):
+            assert_carried(one, "cilium-system-requirements", tmp_path,
+                           catalog=load_catalog(str(directory)))
+
+
+def test_list_profiles_json_shows_the_recorded_differences():
+    import json
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "rcarkit", "check-kernel", "--list-profiles",
+                          "--format", "json"], capture_output=True, text=True, timeout=120,
+                         cwd=str(Path(__file__).resolve().parents[1]))
+    assert out.returncode == 0, out.stderr
+    profiles = {p["name"]: p for p in json.loads(out.stdout)["profiles"]}
+    geneve = [d for d in profiles["cilium"]["differs_from"] if d["symbol"] == "GENEVE"]
+    assert geneve and geneve[0]["list"] == "cilium-system-requirements"
+    assert geneve[0]["theirs"] == "required" and geneve[0]["ours"] == "optional"
+    assert "VXLAN by default" in geneve[0]["reason"] and geneve[0]["source"]
 
 
 def test_differences_name_a_compared_list():

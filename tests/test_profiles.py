@@ -246,3 +246,59 @@ def test_served_by_needs_every_serving_symbol(tmp_path, extra, status):
     assert rows["PLAIN"].status == status
     assert ("served by ALIAS_HOST=y" in rows["PLAIN"].note) == (status == "ok" and
                                                                   "PLAIN" not in extra)
+
+
+NEVER_SYMBOLS = SYMBOLS + ('\n[CT_NETLINK_TYPO]\nnever_existed = true\nreplaced_by = ["PLAIN"]\n'
+                           'source = ["doc"]\n')
+NEVER_PROFILE = PROFILE + '''
+[[option]]
+name = "CT_NETLINK_TYPO"
+expect = "y"
+reason = "a hand-made list asks for it"
+source = "doc"
+'''
+
+
+@pytest.mark.parametrize("line", ["", "CONFIG_CT_NETLINK_TYPO=y\n"])
+def test_never_existed_symbol_is_shown_as_such(tmp_path, line):
+    """issue 13 item 9: a rule on a name no kernel defines is 'not-a-symbol' (not
+    failing, never ok even when a hand-written config sets it), the note says
+    what was meant, a config setting it gets a note, and the fragment omits it
+    with a message."""
+    from rcarkit.kernel.fragment import plan_fragment
+    catalog = load_catalog(str(make_dir(tmp_path, profile=NEVER_PROFILE, symbols=NEVER_SYMBOLS)))
+    config = parse_config_text("CONFIG_NEW_OPT=y\nCONFIG_BITS=12\n" + line, source="t.config")
+    report = check_config(config, [catalog.profile("demo")], catalog)
+    row = {f.name: f for f in report.findings()}["CT_NETLINK_TYPO"]
+    assert row.status == "not-a-symbol" and not row.failing
+    assert row.note == "CT_NETLINK_TYPO: not a kernel symbol in any version; probably meant PLAIN"
+    assert any("sets CT_NETLINK_TYPO=y, but not a kernel symbol" in n
+               for n in report.notes) == bool(line)
+    plan = plan_fragment(report, catalog, config=config)
+    assert plan.entry("CT_NETLINK_TYPO") is None
+    assert "CONFIG_CT_NETLINK_TYPO" not in plan.render_cfg()
+    assert any(n.startswith("left out (demo asks for it): CT_NETLINK_TYPO: not a kernel")
+               for n in plan.notes)
+
+
+ARCH_SYMBOLS = SYMBOLS + ('\n[PLAIN]\narches = ["x86"]\nsource = ["doc"]\n')
+
+
+@pytest.mark.parametrize("header,status", [
+    ("# Linux/arm64 6.1.0 Kernel Configuration\n", "unavailable"),
+    ("# Linux/x86 6.1.0 Kernel Configuration\n", "missing"),
+])
+def test_symbol_of_another_architecture_is_unavailable(tmp_path, header, status):
+    """kernel-symbols.toml ``arches``: a symbol only x86 defines is 'unavailable'
+    on an arm64 config (olddefconfig would drop it), 'missing' on x86; the
+    verdict counts it as required unavailable."""
+    catalog = load_catalog(str(make_dir(tmp_path, symbols=ARCH_SYMBOLS)))
+    config = parse_config_text(header + "CONFIG_NEW_OPT=y\nCONFIG_BITS=12\n", source="t.config")
+    row = {f.name: f for f in check_config(config, [catalog.profile("demo")], catalog)
+           .findings()}["PLAIN"]
+    # PLAIN is required: a component that needs what the architecture cannot have fails
+    assert row.status == status and row.failing
+    if status == "unavailable":
+        assert row.note == "PLAIN is defined only for x86, not arm64"
+        report = check_config(config, [catalog.profile("demo")], catalog)
+        assert "1 required unavailable here" in report.verdict()

@@ -263,7 +263,7 @@ def test_every_source_is_cited_and_has_a_url(catalog):
         for rule in prof.options:
             cited |= set(rule.served_by_sources) | set(rule.since_sources)
         for diff in prof.differs_from:
-            cited |= set(diff.sources)
+            cited |= set(diff.sources) | {diff.list}
     for hist in catalog.symbols.values():
         cited |= set(hist.sources)
     for item in catalog.not_recommended.values():

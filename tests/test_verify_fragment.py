@@ -150,3 +150,17 @@ def test_other_architecture_options_are_named_as_such(kernel_tree_61, base, tmp_
     assert "only for x86" in rows["X86_X2APIC"].reason
     assert rows["NF_CONNTRACK_IPV4"].status == "obsolete-skipped"
     assert "not defined in Linux 6.1" in rows["NF_CONNTRACK_IPV4"].reason
+
+
+def test_a_symbol_no_kernel_defines_is_named_as_such(kernel_tree_61, base, tmp_path):
+    """issue 13 item 9: IP_VS_CT_NETLINK (the R-Car team's hand-added list) is in
+    no Kconfig; the tree itself confirms it is undefined, and the row says it
+    never existed and what was probably meant, not 'removed or renamed'."""
+    from rcarkit.kernel.tree import load_tree
+    assert not load_tree(str(kernel_tree_61), arch="arm64").defines("IP_VS_CT_NETLINK")
+    frag = tmp_path / "never.cfg"
+    frag.write_text("CONFIG_IP_VS_CT_NETLINK=y\n")
+    report = verify_fragment(str(kernel_tree_61), str(base), str(frag))
+    row = {f.name: f for f in report.findings()}["IP_VS_CT_NETLINK"]
+    assert row.status == "obsolete-skipped" and report.exit_code == 1
+    assert row.reason.startswith("not a kernel symbol in any version; probably meant IP_VS_NFCT")

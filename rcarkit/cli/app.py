@@ -104,7 +104,7 @@ def check_kernel_cmd(
         given = [flag for flag, value in (("--kernel-recipe", kernel_recipe),
                                           ("--machine-override", machine_override),
                                           ("--layer-series", layer_series),
-                                          ("--kernel-src", kernel_src), ("--force", force or None),
+                                          ("--force", force or None),
                                           ("--with-optional", with_optional or None))
                  if value is not None]
         if given:
@@ -120,12 +120,15 @@ def check_kernel_cmd(
                                             all_profiles)
         if len(configs) > 1:
             from rcarkit.render import render_matrix
-            reports = [check_config(read_kernel_config(path, kernel_version, defconfig),
-                                    profiles, catalog) for path in configs]
+            read = [read_kernel_config(path, kernel_version, defconfig, catalog, kernel_src)
+                    for path in configs]
+            _kernel_src_used(read, kernel_src, None, None)
+            reports = [check_config(cfg, profiles, catalog) for cfg in read]
             emit(render_matrix([(str(path), report) for path, report in zip(configs, reports)],
                                fmt, only_missing, color))
             raise typer.Exit(max(report.exit_code for report in reports))
-        cfg = read_kernel_config(config, kernel_version, defconfig)
+        cfg = read_kernel_config(config, kernel_version, defconfig, catalog, kernel_src)
+        _kernel_src_used([cfg], kernel_src, emit_fragment, emit_layer)
         report = check_config(cfg, profiles, catalog)
         written = []
         if emit_fragment is not None or emit_layer is not None:
@@ -148,12 +151,22 @@ def check_kernel_cmd(
         raise typer.Exit(report.exit_code)
 
 
+def _kernel_src_used(configs, kernel_src, emit_fragment, emit_layer):
+    """--kernel-src expands a defconfig and resolves a fragment; with neither it
+    would be silently ignored: a usage error instead."""
+    if kernel_src is None or emit_fragment is not None or emit_layer is not None:
+        return
+    if all(cfg.kind == "full" for cfg in configs):
+        fail("--kernel-src is only used with a defconfig, --emit-fragment or --emit-layer")
+
+
 def _render_profiles(catalog, fmt):
     rows = [p.to_dict() for p in catalog.profiles.values()]
     if fmt == "json":
         import json
         return json.dumps({"schema_version": 1, "profiles": rows}, indent=2) + "\n"
-    order = {"core": 0, "runtime": 1, "proxy-mode": 2, "cni": 3, "feature": 4, "storage": 5}
+    order = {"core": 0, "runtime": 1, "proxy-mode": 2, "cni": 3, "policy": 4, "feature": 5,
+             "storage": 6}
     rows.sort(key=lambda r: (order.get(r["kind"], 9), r["name"]))
     for r in rows:   # an unmaintained component says so before anything else
         if r["status"] != "maintained":

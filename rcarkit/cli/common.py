@@ -120,12 +120,19 @@ def choose_profiles(profiles_dir, profile, cni, runtime, proxy_mode, all_profile
                                     proxy_mode=proxy_mode, all_profiles=all_profiles)
 
 
-def read_kernel_config(config, kernel_version=None, defconfig=False):
-    """The KernelConfig at ``config`` (default: /proc/config.gz, then /boot)."""
+def read_kernel_config(config, kernel_version=None, defconfig=False, catalog=None,
+                       kernel_src=None):
+    """The KernelConfig at ``config`` (default: /proc/config.gz, then /boot);
+    with a ``catalog``, a defconfig comes back expanded with its Kconfig
+    defaults (from the tree at ``kernel_src``, else the shipped data)."""
     from rcarkit.kernel.config import default_config_path, load_config
     path = str(config) if config is not None else default_config_path()
-    return load_config(path, kernel_version=kernel_version,
-                       kind="defconfig" if defconfig else None)
+    cfg = load_config(path, kernel_version=kernel_version,
+                      kind="defconfig" if defconfig else None)
+    if catalog is not None and cfg.kind != "full":
+        from rcarkit.kernel.defaults import expand_defconfig
+        cfg = expand_defconfig(cfg, catalog, str(kernel_src) if kernel_src else None)
+    return cfg
 
 
 # --- the layer options check-kernel --emit-* and yocto-layer share ----------
@@ -141,8 +148,8 @@ LAYER_SERIES_OPTION = typer.Option(
     None, "--layer-series", help="LAYERSERIES_COMPAT release codenames (default: "
     "scarthgap wrynose); before honister the layer uses _append syntax.")
 KERNEL_SRC_OPTION = typer.Option(
-    None, "--kernel-src", help="Kernel tree: resolve the fragment's dependencies from "
-    "its Kconfig (Kconfiglib).")
+    None, "--kernel-src", help="Kernel tree: expand a defconfig with its Kconfig "
+    "defaults and resolve the fragment's dependencies from its Kconfig (Kconfiglib).")
 FORCE_OPTION = typer.Option(False, "--force", help="Overwrite files changed by hand.")
 
 

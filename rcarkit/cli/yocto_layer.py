@@ -74,7 +74,7 @@ def yocto_layer_cmd(
         from rcarkit.kernel.check import check_config
         catalog, profiles = choose_profiles(profiles_dir, profile, cni, runtime, proxy_mode,
                                             all_profiles)
-        cfg = read_kernel_config(config, kernel_version, defconfig)
+        cfg = read_kernel_config(config, kernel_version, defconfig, catalog, kernel_src)
         report = check_config(cfg, profiles, catalog)
         from rcarkit.kernel.fragment import plan_fragment
         plan = plan_fragment(report, catalog, kernel_src=str(kernel_src) if kernel_src else None,

@@ -765,13 +765,15 @@ def _run_fio(tmpdir: str, block_size: int, max_time: float, max_bytes: int,
 def _die_with_parent(parent: int):
     """``preexec_fn``: the child gets SIGKILL when we die (Linux
     ``prctl(PR_SET_PDEATHSIG)``), and exits at once if we are already gone."""
+    try:  # looked up before the fork: the child only makes the call
+        import ctypes
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        prctl = None
+
     def setup():
-        try:
-            import ctypes
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
-        except (OSError, AttributeError):  # pragma: no cover - not Linux
-            pass
+        if prctl is not None:
+            prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
         if os.getppid() != parent:  # we died between fork and prctl
             os._exit(1)
     return setup

@@ -282,6 +282,17 @@ def render_mount_unit(rec) -> str:
     ])
 
 
+def _default(var, env, value, suffix=""):
+    """``VAR="${ENV:-value}suffix"``: the shell line(s) giving VAR its default.
+    A value that is not one plain shell word (``$(...)``, quotes, spaces) goes
+    through a ``shlex.quote``-d variable of its own, so nothing in a path runs."""
+    import shlex
+    if shlex.quote(value) == value:
+        return ['%s="${%s:-%s}%s"' % (var, env, value, suffix)]
+    return ["%s_DEFAULT=%s" % (var, shlex.quote(value)),
+            '%s="${%s:-$%s_DEFAULT}%s"' % (var, env, var, suffix)]
+
+
 def render_snapshot_script(rec) -> str:
     snap = rec.snapshot_dir or DEFAULT_SNAPSHOT_DIR
     return "\n".join([
@@ -290,7 +301,7 @@ def render_snapshot_script(rec) -> str:
         "# (etcd's data directory is on tmpfs). Run by etcd-snapshot.service.",
         "# Environment overrides: ETCD_ENDPOINT, ETCD_PKI, SNAPSHOT_DIR.",
         "set -eu",
-        "SNAPSHOT_DIR=\"${SNAPSHOT_DIR:-%s}\"" % snap,
+        *_default("SNAPSHOT_DIR", "SNAPSHOT_DIR", snap),
         "ETCD_ENDPOINT=\"${ETCD_ENDPOINT:-https://127.0.0.1:2379}\"",
         "PKI=\"${ETCD_PKI:-%s}\"" % KUBEADM_ETCD_PKI,
         "mkdir -p \"$SNAPSHOT_DIR\"",
@@ -317,8 +328,8 @@ def render_restore_script(rec) -> str:
         "# Environment overrides: ETCD_DATA_DIR, SNAPSHOT_DIR, ETCD_MANIFEST, ETCD_NAME,",
         "# ETCD_PEER_URL.",
         "set -eu",
-        "DATA_DIR=\"${ETCD_DATA_DIR:-%s}\"" % data_dir,
-        "SNAPSHOT=\"${SNAPSHOT_DIR:-%s}/snapshot.db\"" % snap,
+        *_default("DATA_DIR", "ETCD_DATA_DIR", data_dir),
+        *_default("SNAPSHOT", "SNAPSHOT_DIR", snap, "/snapshot.db"),
         "MANIFEST=\"${ETCD_MANIFEST:-%s}\"" % ETCD_MANIFEST,
         "if [ -e \"$DATA_DIR/member\" ]; then echo \"etcd data present in $DATA_DIR\"; "
         "exit 0; fi",
@@ -488,6 +499,13 @@ def emit_files(rec, api: str = "v1beta4") -> Dict[str, str]:
     if api not in KUBEADM_APIS:
         raise RcarkitError("--kubeadm-api must be one of %s, not %r"
                            % (", ".join(KUBEADM_APIS), api))
+    from rcarkit.files import refuse_control_chars
+    for what, value in (("the benchmarked PATH", rec.path), ("the data directory", rec.data_dir),
+                        ("the snapshot directory", rec.snapshot_dir)):
+        if value:  # written into units, scripts and YAML: one line each
+            refuse_control_chars(value, what)
+    for ep in getattr(rec, "external_endpoints", None) or ():
+        refuse_control_chars(ep, "an etcd endpoint")
     files = {
         KUBEADM_CONFIG: render_kubeadm_config(rec, api),
         KUBEADM_JOIN: render_kubeadm_join(rec, api),

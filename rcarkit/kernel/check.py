@@ -40,12 +40,13 @@ How one rule is judged (``OptionRule`` against ``KernelConfig``):
    exit 1) when the config's architecture is not listed, ``unknown`` (not
    fatal, with a note) when the config does not say its architecture.
 
-In a defconfig, an absent symbol takes its Kconfig default, so "missing" there
-is marked ``provisional``.
+In a defconfig, an absent symbol takes its Kconfig default: the caller expands
+it first (:func:`rcarkit.kernel.defaults.expand_defconfig`, as the CLI does);
+in one that could not be expanded "missing" is marked ``provisional``.
 """
 
 from rcarkit.report import (Finding, Group, Report, OK, MISSING, WRONG, OBSOLETE, NOT_YET,
-                            UNKNOWN, UNSUPPORTED_ARCH, UNDECIDED, UNAVAILABLE)
+                            UNKNOWN, UNSUPPORTED_ARCH, UNDECIDED, UNAVAILABLE, NOT_A_SYMBOL)
 
 
 def select_profiles(catalog, names=None, cni=None, runtime=None, proxy_mode=None, all_profiles=False):
@@ -149,9 +150,12 @@ def symbol_status(config, catalog, symbol):
     ``UNDECIDED`` when the config has no version and the symbol exists in
     only part of the inferred :class:`VersionRange`.
     """
+    hist = catalog.history(symbol)
+    if hist is not None and hist.never_existed:
+        # even when a hand-written config sets it: Kconfig ignores the line
+        return NOT_A_SYMBOL, hist.describe()
     if config.get(symbol) is not None:
         return None, ""
-    hist = catalog.history(symbol)
     if hist is None:
         return None, ""
     exists = hist.exists_in(config.version)
@@ -248,7 +252,7 @@ def evaluate_min_kernel(config, catalog, profile):
     return Finding(group=profile.name, name="KERNEL_VERSION", expected=">= %s" % (profile.min_kernel,),
                    actual=str(version) if version else None, status=status, required=True,
                    reason=profile.min_kernel_reason, sources=sources, note=note,
-                   provisional=version is None)
+                   provisional=version is None and status == UNDECIDED)
 
 
 def evaluate_arch(config, catalog, profile):
@@ -303,12 +307,20 @@ def check_config(config, profiles, catalog):
     if header is not None and config.version is not None and tuple(header) != tuple(config.version):
         notes.append("checked as Linux %s (--kernel-version), although the header of %s "
                      "says Linux %s" % (config.version, config.source, header))
+    for hist in catalog.symbols.values():
+        if hist.never_existed and config.get(hist.name) not in (None, "n"):
+            notes.append("%s sets %s=%s, but %s: Kconfig ignores the line (line %s)"
+                         % (config.source, hist.name, config.get(hist.name), hist.describe(),
+                            config.lines.get(hist.name, "?")))
     for item in getattr(catalog, "not_recommended", {}).values():
         if config.get(item.name) in ("y", "m"):
             notes.append("%s=%s is set, which rcarkit does not recommend: %s (%s)"
                          % (item.name, config.get(item.name), item.harm,
                             ", ".join(catalog.source(k).url or k for k in item.sources)))
-    if config.is_provisional:
+    expansion = getattr(config, "expansion_note", None)
+    if expansion:
+        notes.append(expansion)
+    elif config.is_provisional:
         notes.append("%s is a defconfig: options it does not list take their Kconfig default, "
                      "so 'missing' results are provisional; expand it with 'make olddefconfig' "
                      "for a definite answer" % config.source)

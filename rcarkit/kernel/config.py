@@ -121,6 +121,8 @@ class KernelConfig:
         self.origin = origin
         #: the version the header states, even when ``kernel_version`` overrode it
         self.header_version = self.version
+        #: for a defconfig expanded with Kconfig defaults (rcarkit.kernel.defaults): how
+        self.expanded_from = None
 
     def get(self, name):
         """The value of ``name`` (with or without ``CONFIG_``), or None when absent."""
@@ -143,13 +145,15 @@ class KernelConfig:
 
     @property
     def is_provisional(self):
-        """True when absent options mean 'Kconfig default' rather than 'off'."""
-        return self.kind != "full"
+        """True when absent options mean 'Kconfig default' rather than 'off'
+        (a defconfig not expanded with its Kconfig defaults)."""
+        return self.kind != "full" and self.expanded_from is None
 
     def to_dict(self):
         return {"source": self.source, "kind": self.kind, "origin": self.origin,
                 "kernel_version": str(self.version) if self.version else None,
-                "arch": self.arch, "symbols": len(self.values)}
+                "arch": self.arch, "symbols": len(self.values),
+                "expanded_with": self.expanded_from}
 
 
 #: Where ``kernel/configs.c`` lands when built as a module (CONFIG_IKCONFIG_PROC=m):

@@ -73,6 +73,7 @@ the shipped data) and rendering the ``.cfg`` share one entry model.
 """
 
 import os
+import re
 import textwrap
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
@@ -229,6 +230,27 @@ class DependsData:
 
 
 _DEPENDS_CACHE = {}
+_DEPENDS_SYMBOL = re.compile(r"[A-Za-z0-9_]+")      # fullmatch: no "\n" sneaks through
+_DEPENDS_TYPES = ("bool", "tristate", "string", "int", "hex")
+
+
+def _check_depends_entry(dep, where, path):
+    """Every name in a kernel-depends.toml entry is a symbol name and no text
+    holds a control character: they are written into the fragment."""
+    names = [dep.name] + list(dep.needs) + [s for g in dep.any_of for s in g] + \
+        list(dep.limits) + list(dep.selected_by) + list(dep.default_if)
+    for sym in names:
+        if not _DEPENDS_SYMBOL.fullmatch(sym):
+            raise ProfileError("%s: %r is not a symbol name" % (where, sym), path=path,
+                               hint="symbol names are letters, digits and _, without CONFIG_")
+    if dep.type not in _DEPENDS_TYPES:
+        raise ProfileError("%s: type %r is not one of %s" % (where, dep.type,
+                                                             ", ".join(_DEPENDS_TYPES)),
+                           path=path)
+    for text in (dep.depends, dep.impossible, dep.note):
+        if re.search(r"[\x00-\x1f\x7f]", text):
+            raise ProfileError("%s: a control character (newline, ...) in %r" % (where, text),
+                               path=path, hint="one line per value")
 
 
 def load_depends(directory):
@@ -260,8 +282,12 @@ def load_depends(directory):
         except TypeError:
             raise ProfileError("%s: needs/any_of/selected_by must be lists of symbol names"
                                % where, path=path)
+        _check_depends_entry(symbols[name], where, path)
     data = DependsData(path=path, kernel=str(meta.get("kernel", "")),
                        arch=str(meta.get("arch", "")), symbols=symbols)
+    if re.search(r"[\x00-\x1f\x7f]", data.kernel + data.arch):
+        raise ProfileError("[generated] kernel/arch hold a control character", path=path,
+                           hint="one line per value")
     _DEPENDS_CACHE[path] = data
     return data
 
@@ -355,7 +381,11 @@ def plan_fragment(report, catalog, kernel_src=None, arch=None, config=None, with
     notes = []
     from rcarkit.report import UNAVAILABLE
     unavailable = []
+    from rcarkit.report import NOT_A_SYMBOL
     for f in report.findings():
+        if f.status == NOT_A_SYMBOL and f.name not in unavailable:
+            unavailable.append(f.name)
+            notes.append("left out (%s asks for it): %s" % (f.group, f.note))
         if f.status == UNAVAILABLE and (f.required or with_optional) and f.name not in unavailable:
             unavailable.append(f.name)
             notes.append("left out: %s" % f.note)

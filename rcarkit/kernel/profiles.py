@@ -90,11 +90,12 @@ option name is hard-coded in Python. The directory holds:
         source = ["kernel-commit-a0ae2562c6c4"]
         arches = ["arm64", "x86"]        # optional: only these architectures have it
 
-    ``unavailable_without = { arm = ["ARM_LPAE"] }`` (with
+    A rule on a symbol with ``arches`` is ``unavailable`` on a config of any
+    other architecture. ``unavailable_without = { arm = ["ARM_LPAE"] }`` (with
     ``unavailable_reason`` and ``unavailable_source``) says the symbol cannot
     be enabled on that architecture unless the listed symbols are ``y``
     (Kconfig ``depends on`` chains through ``select ... if``): a rule on it is
-    ``unavailable`` there, not ``missing``, and no fragment asks for it.
+    ``unavailable`` there too, not ``missing``, and no fragment asks for it.
 
     ``never_existed = true`` records a name that people put in configs but no
     kernel defines (a misremembered option); ``replaced_by`` then says what was
@@ -117,13 +118,14 @@ from typing import Dict, List, Optional, Tuple
 from rcarkit.errors import ProfileError
 from rcarkit.kernel.config import KernelVersion
 
-PROFILE_KINDS = ("core", "runtime", "proxy-mode", "cni", "feature", "storage")
+PROFILE_KINDS = ("core", "runtime", "proxy-mode", "cni", "policy", "feature", "storage")
 DEFAULT_PROFILES = ("k8s-core", "containerd", "kube-proxy-iptables", "flannel-vxlan")
 SCHEMA_FILES = ("sources.toml", "kernel-symbols.toml", "kernel-depends.toml", "kernel-modules.toml",
                 "not-recommended.toml")
 NOT_RECOMMENDED_FILE = "not-recommended.toml"
 
-_SYMBOL_RE = re.compile(r"^[A-Z0-9_]+$")
+_SYMBOL_RE = re.compile(r"^[A-Z0-9_]+\Z")       # \Z: "$" would let "NAMESPACES\n" in
+_PROFILE_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._+-]*")
 _PROFILE_KEYS = {"name", "kind", "summary", "description", "aliases", "min_kernel",
                  "min_kernel_reason", "min_kernel_source", "docs", "option",
                  "arches", "arches_reason", "arches_source",
@@ -167,7 +169,7 @@ def check_table(entry, allowed, where, path):
                            path=path, hint="allowed: %s" % ", ".join(sorted(allowed)))
 
 
-_EXACT_RE = re.compile(r'^(-?[0-9]+|0[xX][0-9a-fA-F]+|".*")$')
+_EXACT_RE = re.compile(r'^(-?[0-9]+|0[xX][0-9a-fA-F]+|".*")\Z')
 
 
 class Expect:
@@ -245,6 +247,8 @@ class SymbolHistory:
 
     def unavailable_on(self, config):
         """Why the symbol cannot be enabled in ``config`` (its arch and values), or ''."""
+        if self.arches and config.arch and config.arch not in self.arches:
+            return "is defined only for %s, not %s" % (", ".join(self.arches), config.arch)
         needs = self.unavailable_without.get(config.arch or "")
         if not needs or all(config.get(s) == "y" for s in needs):
             return ""
@@ -348,7 +352,8 @@ class Profile:
                 "aliases": list(self.aliases), "arches": list(self.arches) or None,
                 "min_kernel": str(self.min_kernel) if self.min_kernel else None,
                 "options": len(self.options),
-                "required": sum(1 for o in self.options if o.required)}
+                "required": sum(1 for o in self.options if o.required),
+                "differs_from": [d.to_dict() for d in self.differs_from]}
 
 
 @dataclass(frozen=True)
@@ -364,6 +369,10 @@ class UpstreamDifference:
     @property
     def key(self):
         return (self.list, self.symbol, self.theirs, self.ours)
+
+    def to_dict(self):
+        return {"list": self.list, "symbol": self.symbol, "theirs": self.theirs,
+                "ours": self.ours, "reason": self.reason, "source": list(self.sources)}
 
 
 @dataclass
@@ -423,12 +432,16 @@ MAX_PROFILE_BYTES = 4 * 1024 * 1024
 
 
 def _load_toml(path):
+    from rcarkit.safe_read import read_text_capped
+    from rcarkit.kernel.toml_subset import parse
+    text = read_text_capped(path, MAX_PROFILE_BYTES, ProfileError, "a profile file")
+    data = parse(text)   # the plain subset, fast; anything else goes to tomllib
+    if data is not None:
+        return data
     try:
         import tomllib  # Python >= 3.11
     except ImportError:  # pragma: no cover - exercised on 3.9/3.10
         import tomli as tomllib
-    from rcarkit.safe_read import read_text_capped
-    text = read_text_capped(path, MAX_PROFILE_BYTES, ProfileError, "a profile file")
     try:
         return tomllib.loads(text)
     except RecursionError:
@@ -558,6 +571,10 @@ def _load_profile(path, sources):
         raise ProfileError("unknown top-level key(s) %s" % ", ".join(sorted(unknown)), path=path,
                            hint="allowed: %s" % ", ".join(sorted(_PROFILE_KEYS)))
     name = data.get("name")
+    if not isinstance(name, str) or not _PROFILE_NAME_RE.fullmatch(name):
+        # the name is written into fragments, READMEs and command lines
+        raise ProfileError("name = %r is not a profile name" % (name,), path=path,
+                           hint="lowercase letters, digits and . _ + - (the file name)")
     if name != base[:-len(".toml")]:
         raise ProfileError("name = %r does not match the file name" % name, path=path,
                            hint='set name = "%s"' % base[:-len(".toml")])
@@ -659,7 +676,7 @@ def _load_profile(path, sources):
         if bool(since) != bool(since_sources):
             raise ProfileError("%s: since and since_source go together" % where, path=path,
                                hint="give the first release that needs it and who says so")
-        if since and not re.match(r"^[0-9]+(\.[0-9]+)*$", since):
+        if since and not re.match(r"^[0-9]+(\.[0-9]+)*\Z", since):
             raise ProfileError("%s: since = %r is not a release number" % (where, since),
                                path=path, hint='write it like "28.0"')
         if since and not prof.covers:

@@ -121,6 +121,16 @@ def read_fragment(path):
     return [(sym, last[sym][0], last[sym][1]) for sym in order]
 
 
+def _history(symbol):
+    """The shipped kernel-symbols.toml entry of ``symbol``, or None."""
+    from rcarkit.errors import RcarkitError
+    from rcarkit.kernel.profiles import load_catalog
+    try:
+        return load_catalog().history(symbol)
+    except RcarkitError:   # no shipped profiles: the tree's own answer stands
+        return None
+
+
 def verify_fragment(kernel_src, base, fragment, arch="arm64"):
     """Simulate merge + olddefconfig of ``fragment`` onto ``base``; a FragmentVerifyReport.
 
@@ -162,6 +172,9 @@ def _verify(tree, base_config, wanted, fragment, arch):
             continue
         if not tree.defines(sym):
             arch_only, why = tree.undefined_reason(sym)
+            hist = _history(sym)
+            if hist is not None and hist.never_existed:
+                arch_only, why = False, "%s (kernel-symbols.toml)" % hist.describe()
             findings.append(Finding(
                 group="fragment", name=sym, expected=value, actual=None,
                 status=MISSING if arch_only else OBSOLETE, required=True, symbols=(sym,),

@@ -24,6 +24,7 @@ from the kernel's own Makefiles (``obj-$(CONFIG_X) += name.o``) by
 
 import io
 import os
+import re
 
 from rcarkit.errors import RcarkitError
 from rcarkit.kernel.config import KernelVersion
@@ -35,6 +36,8 @@ MAX_MODULE_BYTES = 64 * 1024 * 1024
 MAX_INDEX_BYTES = 16 * 1024 * 1024
 #: How deep under lib/modules/RELEASE we look for module files.
 MAX_MODULE_DEPTH = 16
+#: A module path in kernel-modules.toml (fullmatch: no newline at the end).
+_MODULE_PATH_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./+-]*")
 
 
 
@@ -88,6 +91,10 @@ class ModuleMap:
                 if not isinstance(mods, list) or not all(isinstance(m, str) for m in mods):
                     raise RcarkitError("[%s] %s must be a list of module paths" % (table, sym),
                                        path=path)
+                for mod in mods:  # written into modules-load.d and Yocto lines
+                    if not _MODULE_PATH_RE.fullmatch(mod) or ".." in mod.split("/"):
+                        raise RcarkitError("[%s] %s: %r is not a module path" % (table, sym, mod),
+                                           path=path, hint="like net/bridge/br_netfilter.ko")
                 symbols.setdefault(sym, []).extend(mods)
         older = {}
         for sym, entry in (data.get("older_modules") or {}).items():

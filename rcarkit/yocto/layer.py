@@ -86,8 +86,8 @@ LAYER_PRIORITY = 6
 LAYER_VERSION = 1
 README_WIDTH = 78
 
-_RECIPE_RE = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
-_OVERRIDE_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_RECIPE_RE = re.compile(r"[a-z0-9][a-z0-9.+-]*")      # used with fullmatch: no "\n" at the end
+_OVERRIDE_RE = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
 @dataclass(frozen=True)
@@ -386,14 +386,16 @@ def layer_spec(directory=None, kernel_recipe=DEFAULT_KERNEL_RECIPE, machine_over
                layer_series=None, with_rcarkit_recipe=False):
     """Validate the layer options; raise RcarkitError (one line) on a bad value."""
     directory = os.fspath(directory) if directory is not None else DEFAULT_LAYER_DIR
+    from rcarkit.files import refuse_control_chars
+    refuse_control_chars(directory, "the -o directory")   # it is written into the layer
     recipe_name = DEFAULT_KERNEL_RECIPE if kernel_recipe is None else kernel_recipe.strip()
-    if not _RECIPE_RE.match(recipe_name):
+    if not _RECIPE_RE.fullmatch(recipe_name):
         raise RcarkitError("--kernel-recipe %r is not a recipe name" % kernel_recipe,
                            hint="lowercase letters, digits, '.', '+', '-', e.g. linux-renesas")
     recipe = KERNEL_RECIPES.get(recipe_name) or _custom_recipe(recipe_name)
     overrides = _split_words(machine_override)
     for o in overrides:
-        if not _OVERRIDE_RE.match(o):
+        if not _OVERRIDE_RE.fullmatch(o):
             raise RcarkitError("--machine-override %r is not a valid override" % o,
                                hint="lowercase letters, digits and '-', e.g. h3ulcb or rcar-gen3")
     custom_overrides = bool(overrides)
@@ -542,12 +544,22 @@ def _report_facts(report):
     subject = report.subject or {}
     config = subject.get("config") or {}
     source = config.get("source") or "<config>"
-    return {
+    facts = {
         "config_name": os.path.basename(str(source)) or str(source),
         "kernel_version": subject.get("kernel_version"),
         "arch": subject.get("arch"),
         "profiles": list(subject.get("profiles") or []),
     }
+    # every one of these is written into the layer's files: no line breaks
+    from rcarkit.files import refuse_control_chars
+    refuse_control_chars(facts["config_name"], "the config file name", path=str(source))
+    for key in ("kernel_version", "arch"):
+        if facts[key] is not None:
+            refuse_control_chars(str(facts[key]), "the config's %s" % key.replace("_", " "),
+                                 path=str(source))
+    for name in facts["profiles"]:
+        refuse_control_chars(name, "a profile name")
+    return facts
 
 
 def _facts_lines(facts, plan, spec):
@@ -574,24 +586,38 @@ def _command_lines(facts, spec, kernel_src=None):
     if facts["kernel_version"]:
         groups.append(["--kernel-version", facts["kernel_version"]])
     if kernel_src:
-        groups.append(["--kernel-src", "<kernel tree>"])
+        groups.append(["--kernel-src", _Raw("<kernel tree>")])
     groups.append(["--kernel-recipe", spec.kernel_recipe])
     if list(spec.overrides) != list(spec.recipe.overrides):
         groups.append(["--machine-override", ",".join(spec.overrides)])
     if list(spec.layer_series) != list(DEFAULT_LAYER_SERIES):
-        groups.append(["--layer-series", "'%s'" % " ".join(spec.layer_series)])
+        groups.append(["--layer-series", " ".join(spec.layer_series)])
     if os.path.isabs(spec.directory):
-        groups.append(["-o", "<path to>/" + spec.layer_name])
+        groups.append(["-o", _placeholder_path(spec.layer_name)])
     elif os.path.normpath(spec.directory) != DEFAULT_LAYER_DIR:
         groups.append(["-o", spec.directory])
     return _wrap_command(groups)
 
 
+class _Raw(str):
+    """A word written as it is (a placeholder such as ``<kernel tree>``, or
+    text already quoted); every other word is ``shlex.quote``-d."""
+
+
+def _placeholder_path(name):
+    """``<path to>/NAME``: the placeholder for the user's directory, NAME quoted."""
+    import shlex
+    return _Raw("<path to>/" + shlex.quote(name))
+
+
 def _wrap_command(groups, width=70):
-    """Shell command lines (continued with backslashes) from word groups."""
+    """Shell command lines (continued with backslashes) from word groups;
+    every word but a :class:`_Raw` one is ``shlex.quote``-d (a config named
+    ``board$(touch X).config`` must not run anything when the line is pasted)."""
+    import shlex
     lines, cur = [], ""
     for g in groups:
-        text = " ".join(g)
+        text = " ".join(w if isinstance(w, _Raw) else shlex.quote(str(w)) for w in g)
         if cur and len(cur) + 1 + len(text) > width:
             lines.append(cur + " \\")
             cur = "    " + text
@@ -608,6 +634,7 @@ def _check_command(profiles, target):
 
 def render_layer(plan, report, spec, kernel_src=None):
     """``{relative path: text}`` of every file of the layer (deterministic)."""
+    import shlex
     env = _environment()
     facts = _report_facts(report)
     active = plan.active()
@@ -643,13 +670,13 @@ def render_layer(plan, report, spec, kernel_src=None):
         targets=[_target_context(t, spec) for t in spec.targets],
         dynamic=[t.collection for t in spec.targets if t.collection],
         dynamic_recipes=["meta-python"] if spec.with_rcarkit_recipe else [],
-        check_yocto=_check_command(facts["profiles"], '"$(bitbake-getvar -r %s --value B)'
-                                   '/.config"' % spec.kernel_recipe),
+        check_yocto=_check_command(facts["profiles"], _Raw(
+            '"$(bitbake-getvar -r %s --value B)/.config"' % shlex.quote(spec.kernel_recipe))),
         check_plain=_check_command(facts["profiles"], ".config"),
         base_defconfig="arch/%s/configs/%s" % (facts["arch"] or "arm64",
                                                spec.recipe.defconfig or "<KBUILD_DEFCONFIG>"),
         make_arch=("ARCH=%s " % facts["arch"]) if facts["arch"] else "",
-        layer_dir_hint="<path to>/" + spec.layer_name,
+        layer_dir_hint=_placeholder_path(spec.layer_name),
     )
     files = {
         "conf/layer.conf": _render(env, "layer.conf.j2", context),
