@@ -27,8 +27,8 @@ What is refused (:class:`rcarkit.errors.OutputError`, exit 2), even with
 * a control character (newline, NUL, ...) in an output path;
 * a malformed manifest (:class:`rcarkit.errors.ManifestError`): it must be a
   regular file of at most ``MAX_MANIFEST_BYTES``, ``{"files": {PATH: SHA256}}``
-  with every PATH relative, without ``.``/``..``/empty parts or control
-  characters; pruning deletes only regular files inside the root whose
+  with every PATH relative, without ``.``/``..``/empty parts, control
+  characters or a part longer than NAME_MAX (255 bytes); pruning deletes only regular files inside the root whose
   content still matches;
 * a second writer: the whole check-and-write holds ``flock`` on the output
   directory itself (no lock file is left); another rcarkit waits up to
@@ -40,11 +40,8 @@ manifest validation, the lock and the signal cleanup belong together.
 
 import contextlib
 import fcntl
-import hashlib
-import json
 import os
 import re
-import secrets
 import shutil
 import signal
 import stat
@@ -155,6 +152,7 @@ def _digest_fd(fd):
         return None
     if st.st_size > MAX_GENERATED_BYTES:
         return "too-large"                  # matches no sha256: never ours
+    import hashlib   # here, not at the top: every command imports this module
     digest = hashlib.sha256()
     left = MAX_GENERATED_BYTES + 1
     while left > 0:
@@ -196,6 +194,7 @@ def file_digest(path):
 
 
 def sha256_text(text):
+    import hashlib
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -240,6 +239,7 @@ def _write_at(dir_fd, dirpath, name, text, mode):
     """Atomic write of ``name`` in the directory ``dir_fd`` (``dirpath``)."""
     path = os.path.join(dirpath, name)
     _, _, tail = name.rpartition("/")
+    import secrets
     tmpname = ".%s.%s" % (tail, secrets.token_hex(4))
     tmppath = os.path.join(dirpath, tmpname)
     register_temp(tmppath)
@@ -306,6 +306,12 @@ def check_relative(rel, manifest_path):
         bad("an absolute path, outside the output directory")
     if any(part in ("", ".", "..") for part in rel.split("/")):
         bad("'..', '.' or an empty part: not a path inside the output directory")
+    try:
+        encoded = os.fsencode(rel)
+    except UnicodeEncodeError:
+        bad("characters no file name can hold")
+    if any(len(part) > 255 for part in encoded.split(b"/")):
+        bad("a name longer than 255 bytes (NAME_MAX)")
     return rel
 
 
@@ -328,6 +334,7 @@ def read_manifest(root, manifest_path):
         raise ManifestError("cannot read: %s" % (exc.strerror or exc), path=manifest_path)
     hint = "delete it (rcarkit then treats every file as possibly edited) or restore it"
     try:
+        import json
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ManifestError("is not valid JSON (%s)" % " ".join(str(exc).split())[:80],
@@ -458,6 +465,7 @@ class GeneratedTree:
                 if self._write(rel, text, (modes or {}).get(rel, 0o644)):
                     changed.append(os.path.join(self.root, rel))
                 self.manifest[rel] = sha256_text(text)
+            import json
             manifest = json.dumps({"generator": "rcarkit",
                                    "files": dict(sorted(self.manifest.items()))},
                                   indent=2, sort_keys=True) + "\n"

@@ -80,6 +80,17 @@ def test_subset_values(text):
     assert parse(text) == tomllib.loads(text)
 
 
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(['a', 'b', ' = ', '=', '"', '"x"', '[', ']', '[[', ']]', ',', '#',
+                                 ' ', '\t', '\n', '\\', '\\"', 't', 'true', '{', '}', '1', '-',
+                                 '\u00a0', '\r', '\x01', '"""']), max_size=25).map("".join))
+def test_generated_text_is_refused_or_read_as_tomllib_reads_it(text):
+    fast = parse(text)
+    if fast is None:
+        return
+    assert fast == tomllib.loads(text)
+
+
 @settings(max_examples=2000, deadline=None)
 @given(st.text(alphabet="ab -\t\n.\u00a0", max_size=80), st.integers(1, 30))
 def test_wrap_is_textwrap(text, size):

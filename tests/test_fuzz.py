@@ -35,6 +35,7 @@ A bug the fuzzer found is kept as an explicit ``@example``.
 import contextlib
 import hashlib
 import os
+import random
 import shutil
 import sys
 import time
@@ -384,6 +385,9 @@ def test_fuzz_manifests(victim, layer, scratch):
     @fuzz_settings(N_MANIFEST)
     @given(SEEDS, st.sampled_from(MANIFEST_KINDS), MANIFEST_SPECIAL, st.booleans(),
            st.integers(0, 4))
+    # found by this fuzzer: a byte edit repeated a slice of a manifest key into
+    # a 300-byte name; pruning lstat'ed it: OSError ENAMETOOLONG, a traceback
+    @example(random.Random(428561), "bytes", None, True, 4)
     def run(rnd, kind, special, force, drop):
         count()
         prepare(rnd, kind, special)
@@ -666,6 +670,9 @@ def test_fuzz_node_roots(cli, node_board, victim, scratch):
 
     @fuzz_settings(N_NODE)
     @given(SEEDS, node_options())
+    # found by this fuzzer: a NUL in a modules.dep path reached os.lstat
+    # while resolving it inside the root: ValueError, a traceback
+    @example(random.Random(179632015), ["--format", "json", "--role", "worker"])
     def run(rnd, options):
         count()
         check_exit(_node_run(rnd, options, root, original, targets, victim, cli, pdir, out))

@@ -31,7 +31,10 @@ class NodeRoot:
         self.live = os.path.realpath(self.path) == "/"
 
     def join(self, rel):
-        """The host path of ``rel`` inside the root (None: a symlink loop)."""
+        """The host path of ``rel`` inside the root (None: a symlink loop, or a
+        NUL in ``rel``, which no file name holds: module indexes are data)."""
+        if "\x00" in rel:
+            return None
         if self.live:
             return os.path.join("/", rel.lstrip("/"))
         from rcarkit.node.rootfs import resolve

@@ -49,7 +49,8 @@ def resolve(root, rel):
 
     ``root`` is an absolute host directory; ``rel`` may be absolute (``/proc``
     means ``root/proc``) or relative to ``root``. Returns None for a symlink
-    loop. The returned path is always ``root`` or below it.
+    loop or a name no file can have. The returned path is always ``root`` or
+    below it.
     """
     root = os.path.abspath(os.fspath(root))
     done = []                       # resolved components below root
@@ -64,6 +65,8 @@ def resolve(root, rel):
         candidate = os.path.join(root, *done, part)
         try:
             mode = os.lstat(candidate).st_mode
+        except ValueError:          # a NUL or unencodable character: no such file
+            return None
         except OSError:             # absent (or not a directory): so is the rest
             done.append(part)
             done.extend(p for p in reversed(todo) if p != "..")
