@@ -40,11 +40,8 @@ manifest validation, the lock and the signal cleanup belong together.
 
 import contextlib
 import fcntl
-import hashlib
-import json
 import os
 import re
-import secrets
 import shutil
 import signal
 import stat
@@ -155,6 +152,7 @@ def _digest_fd(fd):
         return None
     if st.st_size > MAX_GENERATED_BYTES:
         return "too-large"                  # matches no sha256: never ours
+    import hashlib   # here, not at the top: every command imports this module
     digest = hashlib.sha256()
     left = MAX_GENERATED_BYTES + 1
     while left > 0:
@@ -196,6 +194,7 @@ def file_digest(path):
 
 
 def sha256_text(text):
+    import hashlib
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -240,6 +239,7 @@ def _write_at(dir_fd, dirpath, name, text, mode):
     """Atomic write of ``name`` in the directory ``dir_fd`` (``dirpath``)."""
     path = os.path.join(dirpath, name)
     _, _, tail = name.rpartition("/")
+    import secrets
     tmpname = ".%s.%s" % (tail, secrets.token_hex(4))
     tmppath = os.path.join(dirpath, tmpname)
     register_temp(tmppath)
@@ -334,6 +334,7 @@ def read_manifest(root, manifest_path):
         raise ManifestError("cannot read: %s" % (exc.strerror or exc), path=manifest_path)
     hint = "delete it (rcarkit then treats every file as possibly edited) or restore it"
     try:
+        import json
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ManifestError("is not valid JSON (%s)" % " ".join(str(exc).split())[:80],
@@ -464,6 +465,7 @@ class GeneratedTree:
                 if self._write(rel, text, (modes or {}).get(rel, 0o644)):
                     changed.append(os.path.join(self.root, rel))
                 self.manifest[rel] = sha256_text(text)
+            import json
             manifest = json.dumps({"generator": "rcarkit",
                                    "files": dict(sorted(self.manifest.items()))},
                                   indent=2, sort_keys=True) + "\n"

@@ -13,7 +13,6 @@ with NO_COLOR or ``--no-color``) statuses and the verdict are coloured with
 ANSI codes added around the padded cells, so the layout is the same.
 """
 
-import json
 import os
 import textwrap
 
@@ -261,6 +260,7 @@ def render_json(report, only_missing=False):
     data = report.to_dict()
     if only_missing:
         data["options"] = [o for o in data["options"] if o["status"] in ("missing", "wrong-value")]
+    import json   # only for --format json: the table does without
     return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
 
@@ -394,6 +394,7 @@ def _matrix_json(labels, reports, only_missing):
     ``matrix``: one row per option with a status per config (null where the
     config's check has no such row)."""
     from rcarkit.report import SCHEMA_VERSION
+    import json
     docs = [json.loads(render_json(r, only_missing)) for r in reports]
     for label, doc in zip(labels, docs):
         doc["input"] = label

@@ -23,10 +23,21 @@ with tinfoil: BitBake's own file collection and append matching
 (CookerCollectFiles) and its parser on the one kernel recipe that machine builds,
 plus the fetcher's FILESPATH lookup of the .cfg.
 
+The build-time self-check (issue 11 item 4): ``bitbake -e linux-renesas`` shows
+the class inherited (``def rcarkit_kconfig_dropped``) and do_kernel_configcheck
+ending with ``rcarkit_kconfig_check(d)``; the probe shows that call exactly on
+the machines that get the .cfg. python3-rcarkit (item 7; the rcar layer is
+generated with --with-rcarkit-recipe): ``bitbake -e python3-rcarkit`` gives its
+RDEPENDS and ``bitbake -g python3-rcarkit`` resolves every one of them to a
+recipe file of poky or meta-python; in the nobsp build (no meta-python) the
+recipe is not read and the parse stays clean.
+
 Cost (Debian 12, 2 cores shared with other jobs): cold 8 min 12 s (unpack
 under a minute, rcar full parse about 5 min for 2810 recipes, rpi about 2.7 min
 for 961), warm 59 s (every parse from BitBake's cache; tinfoil probes about
-2 s per machine).
+2 s per machine). With the self-check and python3-rcarkit (VM shared with other
+jobs, load 6 to 11): 22 min 26 s with the rcar and nobsp builds re-parsed,
+warm 2 min 22 s (bitbake -g python3-rcarkit 41 s).
 Everything lives in $RCARKIT_TEST_CACHE/yocto/src-<archive hash>/ (sources and
 build directories, BitBake's parse cache in each build's cache/); the generated
 layers sit at a fixed path in each build directory and are regenerated in
@@ -303,7 +314,7 @@ def test_bitbake_e_for_the_parsed_machine(parsed, yocto_root, name, recipe):
     # the self-check: the class is inherited (its functions are defined) and
     # kernel-yocto's do_kernel_configcheck ends by calling it
     assert re.search(r"^def rcarkit_kconfig_dropped\(fragment, config\):$", proc.stdout, re.M)
-    body = re.search(r"^python do_kernel_configcheck\(\) \{\n(.*?)^\}$", proc.stdout,
+    body = re.search(r"^python do_kernel_configcheck \(\) \{\n(.*?)^\}$", proc.stdout,
                      re.M | re.S)
     assert body and body.group(1).rstrip().endswith("rcarkit_kconfig_check(d)"), \
         (body.group(1)[-300:] if body else proc.stdout[-2000:])
@@ -360,29 +371,37 @@ def test_the_summary_names_the_machines_bitbake_reaches(parsed):
         assert (machine in reached) == expected, machine
 
 
-# python3-rcarkit: what its RDEPENDS must resolve to, and the recipe file providing
-# each in poky + meta-openembedded scarthgap (independent of rcarkit's own table:
-# found here by file name in the unpacked layers)
+# python3-rcarkit: what its RDEPENDS must resolve to -> (recipe PN, the recipe file
+# providing it in poky + meta-openembedded scarthgap); independent of rcarkit's own
+# table: file names as found in the unpacked layers
 RDEPENDS_PROVIDERS = {
-    "python3-modules": "poky/meta/recipes-devtools/python/python3_",
-    "python3-jinja2": "poky/meta/recipes-devtools/python/python3-jinja2_",
-    "python3-psutil": "poky/meta/recipes-devtools/python/python3-psutil_",
-    "python3-pyelftools": "poky/meta/recipes-devtools/python/python3-pyelftools_",
-    "python3-click": "poky/meta/recipes-devtools/python/python3-click_",
-    "python3-typing-extensions": "poky/meta/recipes-devtools/python/python3-typing-extensions_",
-    "python3-tabulate": "meta-openembedded/meta-python/recipes-devtools/python/python3-tabulate_",
-    "python3-kconfiglib":
-        "meta-openembedded/meta-python/recipes-devtools/python/python3-kconfiglib_",
-    "python3-rich": "meta-openembedded/meta-python/recipes-extended/python-rich/python3-rich_",
-    "python3-shellingham":
-        "meta-openembedded/meta-python/recipes-devtools/python/python3-shellingham_",
+    "python3-modules": ("python3", "poky/meta/recipes-devtools/python/python3_"),
+    "python3-jinja2": ("python3-jinja2", "poky/meta/recipes-devtools/python/python3-jinja2_"),
+    "python3-psutil": ("python3-psutil", "poky/meta/recipes-devtools/python/python3-psutil_"),
+    "python3-pyelftools": ("python3-pyelftools",
+                           "poky/meta/recipes-devtools/python/python3-pyelftools_"),
+    "python3-click": ("python3-click", "poky/meta/recipes-devtools/python/python3-click_"),
+    "python3-typing-extensions": ("python3-typing-extensions",
+                                  "poky/meta/recipes-devtools/python/python3-typing-extensions_"),
+    "python3-tabulate": ("python3-tabulate", "meta-openembedded/meta-python/recipes-devtools/"
+                                             "python/python3-tabulate_"),
+    "python3-kconfiglib": ("python3-kconfiglib", "meta-openembedded/meta-python/"
+                                                 "recipes-devtools/python/python3-kconfiglib_"),
+    "python3-rich": ("python3-rich", "meta-openembedded/meta-python/recipes-extended/"
+                                     "python-rich/python3-rich_"),
+    "python3-shellingham": ("python3-shellingham", "meta-openembedded/meta-python/"
+                                                   "recipes-devtools/python/python3-shellingham_"),
 }
+# measured: in an R-Car Gen3 build, meta-rcar-gen3 (higher priority) provides its
+# own python3-pyelftools 0.26 instead of oe-core's 0.30
+BSP_PROVIDERS = {"python3-pyelftools":
+                 "meta-renesas/meta-rcar-gen3/recipes-devtools/python/python3-pyelftools_"}
 
 
 def test_python3_rcarkit_resolves_in_oe_core_and_meta_python(parsed, yocto_root):
     """bitbake -e python3-rcarkit parses (meta-python is in the rcar build) and
-    bitbake -g resolves every RDEPENDS to a recipe of oe-core or meta-python
-    (typer is vendored, so it is not among them)."""
+    bitbake -g resolves every RDEPENDS to a recipe; each has a recipe in oe-core
+    or meta-python (typer is vendored, so it is not among them)."""
     root, prefix = yocto_root
     build, layers, summaries, _ = parsed["rcar"]
     assert summaries["rcar"]["rcarkit_recipe"] is True
@@ -395,8 +414,14 @@ def test_python3_rcarkit_resolves_in_oe_core_and_meta_python(parsed, yocto_root)
     graph = _bitbake(root, prefix, build, ["bitbake", "-g", "python3-rcarkit"])
     assert graph.returncode == 0, graph.stdout[-3000:] + graph.stderr[-3000:]
     assert not _our_problems(graph, layers)
+    buildlist = (build / "pn-buildlist").read_text().split()
     dot = (build / "task-depends.dot").read_text()
-    for rdep, recipe in RDEPENDS_PROVIDERS.items():
-        found = [l for l in dot.splitlines() if str(root / recipe) in l]
-        assert found, (rdep, recipe)
-
+    for rdep, (pn, recipe) in RDEPENDS_PROVIDERS.items():
+        assert list(root.glob(recipe + "*.bb")), recipe       # oe-core / meta-python has it
+        assert pn in buildlist, (rdep, pn)
+        m = re.search(r'^"%s\.do_\w+" \[label="[^"]*\\n(/[^"\\]+\.bb)"' % re.escape(pn),
+                      dot, re.M)
+        assert m, pn
+        used = os.path.relpath(m.group(1), str(root))
+        assert used.startswith(recipe) or used.startswith(BSP_PROVIDERS.get(rdep, recipe)), \
+            (rdep, used)

@@ -322,3 +322,24 @@ def test_adaptive_waits_for_min_time():
     samples = [0.001] * 5000
     assert not rule.due(5000, elapsed=9.9) and not rule.check(samples, elapsed=9.9)
     assert rule.due(5000, elapsed=10.0) and rule.check(samples, elapsed=10.0)
+
+
+def test_adaptive_stop_waits_for_a_tight_upper_bound_on_a_slow_disk():
+    # a slow disk (every sample above 10 ms) with a long geometric tail: the
+    # p99 is decided above 10 ms, but its 95 % upper bound is far above the
+    # p99, so a heartbeat derived from it would jump ladder steps between runs
+    import random
+    from rcarkit.etcd.stats import AdaptiveStop, percentile, quantile_ci_dependent
+    rng = random.Random(7)
+    tail = [0.02 * (50 ** (i / 59.0)) for i in range(60)]  # 20 ms .. 1 s
+    samples = [0.02] * 1940 + tail
+    rng.shuffle(samples)
+    data = sorted(samples)
+    _, upper, _ = quantile_ci_dependent(samples, 0.99, 0.95, 20, data)
+    assert upper > 1.5 * percentile(data, 0.99) > 0.010
+    assert AdaptiveStop(thresholds=(0.010,)).check(samples) is True
+    assert AdaptiveStop(thresholds=(0.010,), max_upper_ratio=1.5).check(samples) is False
+    # a fast disk is judged on the 10 ms side only: the ratio does not apply
+    fast = [s / 10.0 for s in samples]
+    assert max(fast) < 0.2 and AdaptiveStop(thresholds=(0.5,),
+                                             max_upper_ratio=1.5).check(fast) is True

@@ -223,3 +223,51 @@ def test_shipped_defaults_are_generated_from_the_tree(request, version):
     shipped = REPO / "kconfig_profiles" / ("kernel-defaults-%s.json" % version)
     assert generate(str(tree)) == shipped.read_text(), \
         "re-run tools/gen_kernel_defaults.py --kernel-src %s" % tree
+
+
+# --- the command line ---------------------------------------------------------------------
+
+def _verdict(proc):
+    return [l for l in proc.stdout.splitlines() if l.startswith("VERDICT")]
+
+
+def test_cli_defconfig_without_a_tree(configs_dir):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "rcarkit", "check-kernel", "--all-profiles"]
+                              + list(args), capture_output=True, text=True, cwd=str(REPO),
+                              timeout=300)
+    want = run(str(configs_dir / RPI_EXPANDED))
+    got = run(str(configs_dir / RPI_DEFCONFIG), "--kernel-version", "6.12.117")
+    assert got.returncode == want.returncode, got.stderr
+    assert _verdict(got) == _verdict(want)
+    assert "Kconfig defaults of Linux 6.12" in " ".join(got.stdout.split())
+    assert "MISSING?" not in got.stdout
+
+
+def test_cli_kernel_src_that_is_not_a_tree(configs_dir, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "rcarkit", "check-kernel",
+                           str(configs_dir / RPI_DEFCONFIG), "--kernel-src", str(tmp_path)],
+                          capture_output=True, text=True, cwd=str(REPO), timeout=300)
+    assert proc.returncode == 2 and proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(tmp_path) in lines[0] and "kernel tree" in lines[0]
+
+
+@pytest.mark.parametrize("damage", ['{"symbols": {}, ', '[1, 2]', '{"symbols": [], "choices": {}}',
+                                    "[" * 100000 + "]" * 100000,
+                                    '{"symbols": {"MODULES": {"t": "tristate", "v": ["&&", 5]}},'
+                                    ' "choices": {}, "generated": {"arches": ["arm64"]}}'],
+                         ids=["truncated", "a list", "symbols a list", "nested deeply",
+                              "a bad expression"])
+def test_damaged_defaults_data_is_one_line(configs_dir, tmp_path, damage):
+    """A --profiles-dir with a broken kernel-defaults file: exit 2, one line naming it."""
+    for name in os.listdir(load_catalog().directory):
+        if name.endswith(".toml"):
+            shutil.copy(os.path.join(load_catalog().directory, name), str(tmp_path))
+    (tmp_path / "kernel-defaults-6.12.json").write_text(damage)
+    proc = subprocess.run([sys.executable, "-m", "rcarkit", "check-kernel", "--profiles-dir",
+                           str(tmp_path), str(configs_dir / RPI_DEFCONFIG)],
+                          capture_output=True, text=True, cwd=str(REPO), timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "kernel-defaults-6.12.json" in lines[0], proc.stderr

@@ -279,3 +279,26 @@ def test_never_existed_symbol_is_shown_as_such(tmp_path, line):
     assert "CONFIG_CT_NETLINK_TYPO" not in plan.render_cfg()
     assert any(n.startswith("left out (demo asks for it): CT_NETLINK_TYPO: not a kernel")
                for n in plan.notes)
+
+
+ARCH_SYMBOLS = SYMBOLS + ('\n[PLAIN]\narches = ["x86"]\nsource = ["doc"]\n')
+
+
+@pytest.mark.parametrize("header,status", [
+    ("# Linux/arm64 6.1.0 Kernel Configuration\n", "unavailable"),
+    ("# Linux/x86 6.1.0 Kernel Configuration\n", "missing"),
+])
+def test_symbol_of_another_architecture_is_unavailable(tmp_path, header, status):
+    """kernel-symbols.toml ``arches``: a symbol only x86 defines is 'unavailable'
+    on an arm64 config (olddefconfig would drop it), 'missing' on x86; the
+    verdict counts it as required unavailable."""
+    catalog = load_catalog(str(make_dir(tmp_path, symbols=ARCH_SYMBOLS)))
+    config = parse_config_text(header + "CONFIG_NEW_OPT=y\nCONFIG_BITS=12\n", source="t.config")
+    row = {f.name: f for f in check_config(config, [catalog.profile("demo")], catalog)
+           .findings()}["PLAIN"]
+    # PLAIN is required: a component that needs what the architecture cannot have fails
+    assert row.status == status and row.failing
+    if status == "unavailable":
+        assert row.note == "PLAIN is defined only for x86, not arm64"
+        report = check_config(config, [catalog.profile("demo")], catalog)
+        assert "1 required unavailable here" in report.verdict()

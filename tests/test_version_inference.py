@@ -97,3 +97,22 @@ def test_a_range_that_straddles_a_removal_is_undecided(catalog):
     rows = [f for f in report.findings() if f.symbols == ("NF_CONNTRACK_IPV4",)]
     assert rows and all(f.status == "undecided" and f.failing for f in rows)
     assert "undecided" in report.verdict()
+
+
+@pytest.mark.parametrize("name", sorted(SHARED_CONFIGS))
+def test_header_less_as_the_cli_reads_it(configs_dir, catalog, name):
+    """Without its header a full config looks like a defconfig: the CLI expands
+    it with the shipped defaults when they fit the inferred range. Still never
+    more ready than with the header."""
+    from rcarkit.kernel.defaults import expand_defconfig
+    text = _read(configs_dir / name)
+    full = parse_config_text(text, source=name)
+    bare = parse_config_text(_strip_header(text), source=name + " (no header)")
+    assert bare.kind == "defconfig"
+    bare = expand_defconfig(bare, catalog)
+    profiles = list(catalog.profiles.values())
+    with_header = check_config(full, profiles, catalog)
+    without = check_config(bare, profiles, catalog)
+    failing = {(f.group, f.name) for f in with_header.failing(required=True)}
+    assert failing <= {(f.group, f.name) for f in without.failing(required=True)}
+    assert without.exit_code >= with_header.exit_code

@@ -88,16 +88,21 @@ def _trivial(value):
     return value == "'y"
 
 
+def _prompts_and_defaults(kc, item, refs, rec):
+    """``rec`` with the visibility (``v``) and defaults (``d``) of a symbol or choice."""
+    prompts = [expr_json(kc, node.prompt[1], refs) for node in item.nodes if node.prompt]
+    if prompts:
+        rec["v"] = prompts[0] if len(prompts) == 1 else ["||"] + prompts
+    defaults = [[expr_json(kc, d, refs), expr_json(kc, c, refs)] for d, c in item.defaults]
+    if defaults:
+        rec["d"] = defaults
+    return rec
+
+
 def describe_symbol(kc, sym, refs):
     types = {kc.BOOL: "bool", kc.TRISTATE: "tristate", kc.INT: "int", kc.HEX: "hex",
              kc.STRING: "string"}
-    rec = {"t": types.get(sym.orig_type, "unknown")}
-    prompts = [expr_json(kc, node.prompt[1], refs) for node in sym.nodes if node.prompt]
-    if prompts:
-        rec["v"] = prompts[0] if len(prompts) == 1 else ["||"] + prompts
-    defaults = [[expr_json(kc, d, refs), expr_json(kc, c, refs)] for d, c in sym.defaults]
-    if defaults:
-        rec["d"] = defaults
+    rec = _prompts_and_defaults(kc, sym, refs, {"t": types.get(sym.orig_type, "unknown")})
     if sym.rev_dep is not sym.kconfig.n:
         rec["s"] = expr_json(kc, sym.rev_dep, refs)
     if sym.weak_rev_dep is not sym.kconfig.n:
@@ -117,13 +122,7 @@ def describe_choice(kc, choice, refs):
            "optional": bool(choice.is_optional),
            "members": [s.name for s in choice.syms]}
     refs.update(choice.syms)
-    prompts = [expr_json(kc, node.prompt[1], refs) for node in choice.nodes if node.prompt]
-    if prompts:
-        rec["v"] = prompts[0] if len(prompts) == 1 else ["||"] + prompts
-    defaults = [[expr_json(kc, d, refs), expr_json(kc, c, refs)] for d, c in choice.defaults]
-    if defaults:
-        rec["d"] = defaults
-    return rec
+    return _prompts_and_defaults(kc, choice, refs, rec)
 
 
 def closure(tree, start):

@@ -120,13 +120,15 @@ def check_kernel_cmd(
                                             all_profiles)
         if len(configs) > 1:
             from rcarkit.render import render_matrix
-            reports = [check_config(read_kernel_config(path, kernel_version, defconfig,
-                                                       catalog, kernel_src),
-                                    profiles, catalog) for path in configs]
+            read = [read_kernel_config(path, kernel_version, defconfig, catalog, kernel_src)
+                    for path in configs]
+            _kernel_src_used(read, kernel_src, None, None)
+            reports = [check_config(cfg, profiles, catalog) for cfg in read]
             emit(render_matrix([(str(path), report) for path, report in zip(configs, reports)],
                                fmt, only_missing, color))
             raise typer.Exit(max(report.exit_code for report in reports))
         cfg = read_kernel_config(config, kernel_version, defconfig, catalog, kernel_src)
+        _kernel_src_used([cfg], kernel_src, emit_fragment, emit_layer)
         report = check_config(cfg, profiles, catalog)
         written = []
         if emit_fragment is not None or emit_layer is not None:
@@ -147,6 +149,15 @@ def check_kernel_cmd(
         for item in written:
             typer.echo("wrote %s" % item, err=True)
         raise typer.Exit(report.exit_code)
+
+
+def _kernel_src_used(configs, kernel_src, emit_fragment, emit_layer):
+    """--kernel-src expands a defconfig and resolves a fragment; with neither it
+    would be silently ignored: a usage error instead."""
+    if kernel_src is None or emit_fragment is not None or emit_layer is not None:
+        return
+    if all(cfg.kind == "full" for cfg in configs):
+        fail("--kernel-src is only used with a defconfig, --emit-fragment or --emit-layer")
 
 
 def _render_profiles(catalog, fmt):

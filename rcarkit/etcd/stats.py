@@ -455,6 +455,11 @@ class AdaptiveStop:
     min_time: float = 0.0  # seconds of sampling before the first look
     confidence: float = 0.95  # the reported interval, which must have an upper bound
     batches: int = DEFAULT_BATCHES
+    # > 0: when the p99 lies above a threshold (a slow disk, whose timeouts
+    # are derived from the interval's upper end), also wait until that upper
+    # end is at most this multiple of the p99, so repeats round it to the
+    # same or the next step (advice.HEARTBEAT_LADDER_MS rises by 1.33-1.67x)
+    max_upper_ratio: float = 0.0
     decided: Dict[str, bool] = field(default_factory=dict)
     _next_look: int = 0
 
@@ -485,6 +490,9 @@ class AdaptiveStop:
             _, upper, _ = quantile_ci_dependent(samples, self.quantile, self.confidence,
                                                 self.batches, data)
             all_decided = not math.isnan(upper)
+            if all_decided and self.max_upper_ratio > 0 and self.thresholds \
+                    and lo > min(self.thresholds):
+                all_decided = upper <= self.max_upper_ratio * percentile(data, self.quantile)
         return all_decided
 
     def check(self, samples: Sequence[float], elapsed: Optional[float] = None) -> bool:

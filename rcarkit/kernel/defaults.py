@@ -92,8 +92,11 @@ def load_data(path):
         text = read_text_capped(path, MAX_DEFAULTS_BYTES, ConfigError, "a defaults file")
         try:
             cached = json.loads(text)
-            cached["symbols"], cached["choices"]
-        except (ValueError, KeyError, TypeError) as exc:
+            if not (isinstance(cached, dict) and isinstance(cached.get("symbols"), dict)
+                    and isinstance(cached.get("choices"), dict)
+                    and isinstance(cached.get("generated", {}), dict)):
+                raise ValueError("not a kernel-defaults document (symbols, choices)")
+        except (ValueError, RecursionError) as exc:
             raise ConfigError("damaged defaults data: %s" % exc, path=path,
                               hint="regenerate it with tools/gen_kernel_defaults.py")
         _DATA_CACHE[path] = cached
@@ -423,14 +426,18 @@ def expand_with_data(config, directory, vrange=None, arch=None):
                         "kernel tree" % (config.source, arch, ", ".join(arches)))
     evaluator = Evaluator(data, arch, config.values)
     values = dict(config.values)
-    for name in data["symbols"]:
-        if evaluator.record(name) is None:
-            continue
-        value = evaluator.value(name)
-        if value is None:
-            values.pop(name, None)
-        else:
-            values[name] = value
+    try:
+        for name in data["symbols"]:
+            if evaluator.record(name) is None:
+                continue
+            value = evaluator.value(name)
+            if value is None:
+                values.pop(name, None)
+            else:
+                values[name] = value
+    except (KeyError, TypeError, IndexError, ValueError, AttributeError, RecursionError) as exc:
+        raise ConfigError("damaged defaults data (%s: %s)" % (type(exc).__name__, exc),
+                          path=path, hint="regenerate it with tools/gen_kernel_defaults.py")
     kernel = data.get("generated", {}).get("kernel", str(release))
     how = "Kconfig defaults of Linux %s (%s, shipped data)" % (kernel, arch)
     note = "%s is a defconfig: options it does not list were given the %s%s" % (

@@ -90,11 +90,12 @@ option name is hard-coded in Python. The directory holds:
         source = ["kernel-commit-a0ae2562c6c4"]
         arches = ["arm64", "x86"]        # optional: only these architectures have it
 
-    ``unavailable_without = { arm = ["ARM_LPAE"] }`` (with
+    A rule on a symbol with ``arches`` is ``unavailable`` on a config of any
+    other architecture. ``unavailable_without = { arm = ["ARM_LPAE"] }`` (with
     ``unavailable_reason`` and ``unavailable_source``) says the symbol cannot
     be enabled on that architecture unless the listed symbols are ``y``
     (Kconfig ``depends on`` chains through ``select ... if``): a rule on it is
-    ``unavailable`` there, not ``missing``, and no fragment asks for it.
+    ``unavailable`` there too, not ``missing``, and no fragment asks for it.
 
     ``never_existed = true`` records a name that people put in configs but no
     kernel defines (a misremembered option); ``replaced_by`` then says what was
@@ -246,6 +247,8 @@ class SymbolHistory:
 
     def unavailable_on(self, config):
         """Why the symbol cannot be enabled in ``config`` (its arch and values), or ''."""
+        if self.arches and config.arch and config.arch not in self.arches:
+            return "is defined only for %s, not %s" % (", ".join(self.arches), config.arch)
         needs = self.unavailable_without.get(config.arch or "")
         if not needs or all(config.get(s) == "y" for s in needs):
             return ""

@@ -17,15 +17,16 @@ import re
 
 _KEY = r"[A-Za-z0-9_-]+"
 _STR = r'"(?:[^"\\\n]|\\.)*"'
-_TABLE_RE = re.compile(r"^\[(%s)\]\s*(?:#.*)?$" % _KEY)
-_ARRAY_TABLE_RE = re.compile(r"^\[\[(%s)\]\]\s*(?:#.*)?$" % _KEY)
-_PAIR_RE = re.compile(r"^(%s)\s*=\s*(.*)$" % _KEY)
-_STRING_RE = re.compile(r"^(%s)\s*(?:#.*)?$" % _STR)
-_SCALAR_RE = re.compile(r"^(true|false|[+-]?(?:0|[1-9][0-9]*))\s*(?:#.*)?$")
-_ARRAY_RE = re.compile(r"^\[\s*((?:%s\s*,\s*)*(?:%s\s*,?\s*)?)\]\s*(?:#.*)?$" % (_STR, _STR))
+_TABLE_RE = re.compile(r"^\[(%s)\][ \t]*(?:#.*)?$" % _KEY)
+_ARRAY_TABLE_RE = re.compile(r"^\[\[(%s)\]\][ \t]*(?:#.*)?$" % _KEY)
+_STRING_RE = re.compile(r"^(%s)[ \t]*(?:#.*)?$" % _STR)
+_SCALAR_RE = re.compile(r"^(true|false|[+-]?(?:0|[1-9][0-9]*))[ \t]*(?:#.*)?$")
+_ARRAY_RE = re.compile(r"^\[[ \t]*((?:%s[ \t]*,[ \t]*)*(?:%s[ \t]*,?[ \t]*)?)\][ \t]*(?:#.*)?$"
+                       % (_STR, _STR))
 _ITEM_RE = re.compile(_STR)
-_INLINE_RE = re.compile(r"^\{(.*)\}\s*(?:#.*)?$")
-_INLINE_ITEM_RE = re.compile(r'\s*(%s)\s*=\s*(%s|\[[^\[\]]*\])\s*(,|$)' % (_KEY, _STR))
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_INLINE_RE = re.compile(r"^\{(.*)\}[ \t]*(?:#.*)?$")
+_INLINE_ITEM_RE = re.compile(r'[ \t]*(%s)[ \t]*=[ \t]*(%s|\[[^\[\]]*\])[ \t]*(,|$)' % (_KEY, _STR))
 _ESCAPE_RE = re.compile(r'\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))')
 _ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
 
@@ -61,15 +62,42 @@ def _multiline(first, lines, i):
     raw = "\n".join(parts)
     end = raw.index('"""')
     body, after = raw[:end], raw[end + 3:]
-    if after.strip() and not after.strip().startswith("#"):
+    if after.strip(" \t") and not after.strip(" \t").startswith("#"):
         raise _Outside()
     if body.startswith("\n"):
         body = body[1:]
     if '"' in body or "\r" in body:
         raise _Outside()
     # a line-ending backslash trims the newline and the whitespace after it
-    body = re.sub(r"\\[ \t]*\n\s*", "", body)
+    body = re.sub(r"\\[ \t]*\n[ \t\n]*", "", body)
     return _unescape(body), i
+
+
+_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def _bare_key(key):
+    return bool(key) and _KEY_CHARS.issuperset(key)
+
+
+def _array(rest):
+    """An array of strings: ``["a", "b",]`` (with an optional comment after it)."""
+    if "\\" not in rest and "#" not in rest and rest[-1:] == "]":
+        items = rest[1:-1].split(",")
+        if items and not items[-1].strip(" \t"):
+            items.pop()
+        out = []
+        for item in items:
+            item = item.strip(" \t")
+            if len(item) < 2 or item[0] != '"' or item[-1] != '"' or '"' in item[1:-1]:
+                break
+            out.append(item[1:-1])
+        else:
+            return out
+    a = _ARRAY_RE.match(rest)
+    if not a:
+        raise _Outside()
+    return [_unescape(item[1:-1]) for item in _ITEM_RE.findall(a.group(1))]
 
 
 def _inline(rest):
@@ -77,7 +105,7 @@ def _inline(rest):
     m = _INLINE_RE.match(rest)
     if not m:
         raise _Outside()
-    body, out, pos = m.group(1).strip(), {}, 0
+    body, out, pos = m.group(1).strip(" \t"), {}, 0
     while pos < len(body):
         item = _INLINE_ITEM_RE.match(body, pos)
         if not item or item.group(1) in out or (item.group(3) == "," and item.end() == len(body)):
@@ -105,10 +133,14 @@ def parse(text):
 def _parse(text):
     root = {}
     table = root
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    if _CONTROL_RE.search(text):    # a lone CR or another control character
+        raise _Outside()
     lines = text.split("\n")
     i, n = 0, len(lines)
     while i < n:
-        line = lines[i].strip()
+        line = lines[i].strip(" \t")
         i += 1
         if not line or line[0] == "#":
             continue
@@ -126,11 +158,18 @@ def _parse(text):
                 raise _Outside()
             table = root[m.group(1)] = {}
             continue
-        m = _PAIR_RE.match(line)
-        if not m or m.group(1) in table:
+        key, eq, rest = line.partition("=")
+        key, rest = key.rstrip(" \t"), rest.lstrip(" \t")
+        if not eq or not _bare_key(key) or key in table:
             raise _Outside()
-        key, rest = m.group(1), m.group(2)
-        if rest.startswith('"""'):
+        if rest[:1] == '"' and "\\" not in rest and rest[1:2] != '"':
+            # the common case, without a regular expression: "text" [# comment]
+            end = rest.find('"', 1)
+            after = rest[end + 1:].lstrip(" \t") if end > 0 else "x"
+            if after and after[0] != "#":
+                raise _Outside()
+            table[key] = rest[1:end]
+        elif rest.startswith('"""'):
             table[key], i = _multiline(lines[i - 1].split('"""', 1)[1], lines, i)
         elif rest[:1] == '"':
             s = _STRING_RE.match(rest)
@@ -143,12 +182,9 @@ def _parse(text):
             while rest.count("[") != rest.count("]"):
                 if i >= n or "#" in lines[i]:
                     raise _Outside()
-                rest += " " + lines[i].strip()
+                rest += " " + lines[i].strip(" \t")
                 i += 1
-            a = _ARRAY_RE.match(rest)
-            if not a:
-                raise _Outside()
-            table[key] = [_unescape(item[1:-1]) for item in _ITEM_RE.findall(a.group(1))]
+            table[key] = _array(rest)
         else:
             s = _SCALAR_RE.match(rest)
             if not s:

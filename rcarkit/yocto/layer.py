@@ -652,6 +652,7 @@ def render_layer(plan, report, spec, kernel_src=None):
         fragment_name=FRAGMENT_NAME,
         check_class=CHECK_CLASS,
         oelint_constants=OELINT_CONSTANTS,
+        rcarkit_recipe=spec.with_rcarkit_recipe,
         bbappend_name=spec.bbappend_name,
         active_count=len(active),
         resolved_with=plan.resolved_with,

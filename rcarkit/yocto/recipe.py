@@ -27,6 +27,10 @@ are those in ../shared/yocto, proven by tests/test_bitbake_parse.py with
   does not run rcarkit's CLI; so the recipe vendors the typer this rcarkit
   runs with, and annotated-doc (typer's one dependency without a recipe),
   both MIT, as copied from the running interpreter's site-packages.
+* in an R-Car Gen3 build meta-rcar-gen3 provides its own python3-pyelftools
+  0.26 (measured with ``bitbake -g``), older than the 0.29 rcarkit's
+  pyproject.toml asks for; ``PREFERRED_VERSION_python3-pyelftools = "0.30"``
+  in local.conf selects oe-core's.
 * tomli is not needed: Python 3.11 and later have tomllib, so the recipe is
   written only for mickledore (4.2, Python 3.11) and later.
 
@@ -158,7 +162,9 @@ def recipe_files(spec, version):
         "# rcarkit runs with (%s) and its dependency annotated-doc (%s, no recipe"
         % (versions.get("typer"), versions.get("annotated-doc")),
         "# either) are vendored in python3-rcarkit/vendor/ (both MIT). tomli is not",
-        "# needed: Python 3.11 and later have tomllib.",
+        "# needed: Python 3.11 and later have tomllib. meta-rcar-gen3 brings its own",
+        "# python3-pyelftools 0.26 (rcarkit asks for 0.29 or later): set",
+        '# PREFERRED_VERSION_python3-pyelftools = "0.30" in local.conf to use oe-core\'s.',
         "",
         'SUMMARY = "Kubernetes readiness checks for embedded arm64 boards"',
         'DESCRIPTION = "rcarkit check-node, etcd-bench and check-kernel on the target"',
