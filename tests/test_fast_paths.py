@@ -96,3 +96,34 @@ def test_generated_text_is_refused_or_read_as_tomllib_reads_it(text):
 def test_wrap_is_textwrap(text, size):
     want = textwrap.wrap(text, size, break_long_words=True, break_on_hyphens=False) or [""]
     assert _wrap(text, size) == want
+
+
+def _regex_lines(text):
+    """The config lines as the regular expressions of rcarkit.kernel.config read
+    them (what parse_config_text did line by line before its fast path)."""
+    from rcarkit.kernel.config import _ASSIGN_RE, _NOTSET_RE
+    values = {}
+    for raw in text.splitlines():
+        line = raw.rstrip("\r").strip()
+        m = _NOTSET_RE.match(line) if line.startswith("#") else _ASSIGN_RE.match(line)
+        if m:
+            values[m.group(1)] = "n" if line.startswith("#") else m.group(2)
+        elif line and not line.startswith("#"):
+            return None     # parse_config_text refuses the text
+    return values or None
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["CONFIG_", "# CONFIG_", "A", "b_1", "=", "y", " ",
+                                          "is not set", " is not set", "#", "\"x=y\"", "-",
+                                          "\t", "\u00e9"]),
+                         max_size=6).map("".join), min_size=1, max_size=6).map("\n".join))
+def test_config_lines_read_as_the_regular_expressions_read_them(text):
+    from rcarkit.errors import ConfigError
+    from rcarkit.kernel.config import parse_config_text
+    want = _regex_lines(text)
+    try:
+        got = parse_config_text(text).values
+    except ConfigError:
+        got = None
+    assert got == want

@@ -637,6 +637,9 @@ def _load_profile(path, sources):
         if ("name" in entry) == ("any_of" in entry):
             raise ProfileError("%s needs exactly one of name or any_of" % where, path=path)
         names = _as_tuple(entry.get("name") or entry.get("any_of"), where + " name", path)
+        if not names:
+            raise ProfileError("%s has no symbol name" % where, path=path,
+                               hint="name the Kconfig symbol, without CONFIG_")
         if "any_of" in entry and len(names) < 2:
             raise ProfileError("%s: any_of lists at least two symbols" % where, path=path)
         where = "option %s" % " | ".join(names)

@@ -17,15 +17,16 @@ import re
 
 _KEY = r"[A-Za-z0-9_-]+"
 _STR = r'"(?:[^"\\\n]|\\.)*"'
-_TABLE_RE = re.compile(r"^\[(%s)\]\s*(?:#.*)?$" % _KEY)
-_ARRAY_TABLE_RE = re.compile(r"^\[\[(%s)\]\]\s*(?:#.*)?$" % _KEY)
-_STRING_RE = re.compile(r"^(%s)\s*(?:#.*)?$" % _STR)
-_SCALAR_RE = re.compile(r"^(true|false|[+-]?(?:0|[1-9][0-9]*))\s*(?:#.*)?$")
-_ARRAY_RE = re.compile(r"^\[\s*((?:%s\s*,\s*)*(?:%s\s*,?\s*)?)\]\s*(?:#.*)?$" % (_STR, _STR))
+_TABLE_RE = re.compile(r"^\[(%s)\][ \t]*(?:#.*)?$" % _KEY)
+_ARRAY_TABLE_RE = re.compile(r"^\[\[(%s)\]\][ \t]*(?:#.*)?$" % _KEY)
+_STRING_RE = re.compile(r"^(%s)[ \t]*(?:#.*)?$" % _STR)
+_SCALAR_RE = re.compile(r"^(true|false|[+-]?(?:0|[1-9][0-9]*))[ \t]*(?:#.*)?$")
+_ARRAY_RE = re.compile(r"^\[[ \t]*((?:%s[ \t]*,[ \t]*)*(?:%s[ \t]*,?[ \t]*)?)\][ \t]*(?:#.*)?$"
+                       % (_STR, _STR))
 _ITEM_RE = re.compile(_STR)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_INLINE_RE = re.compile(r"^\{(.*)\}\s*(?:#.*)?$")
-_INLINE_ITEM_RE = re.compile(r'\s*(%s)\s*=\s*(%s|\[[^\[\]]*\])\s*(,|$)' % (_KEY, _STR))
+_INLINE_RE = re.compile(r"^\{(.*)\}[ \t]*(?:#.*)?$")
+_INLINE_ITEM_RE = re.compile(r'[ \t]*(%s)[ \t]*=[ \t]*(%s|\[[^\[\]]*\])[ \t]*(,|$)' % (_KEY, _STR))
 _ESCAPE_RE = re.compile(r'\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))')
 _ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\"}
 
@@ -61,14 +62,14 @@ def _multiline(first, lines, i):
     raw = "\n".join(parts)
     end = raw.index('"""')
     body, after = raw[:end], raw[end + 3:]
-    if after.strip() and not after.strip().startswith("#"):
+    if after.strip(" \t") and not after.strip(" \t").startswith("#"):
         raise _Outside()
     if body.startswith("\n"):
         body = body[1:]
     if '"' in body or "\r" in body:
         raise _Outside()
     # a line-ending backslash trims the newline and the whitespace after it
-    body = re.sub(r"\\[ \t]*\n\s*", "", body)
+    body = re.sub(r"\\[ \t]*\n[ \t\n]*", "", body)
     return _unescape(body), i
 
 
@@ -104,7 +105,7 @@ def _inline(rest):
     m = _INLINE_RE.match(rest)
     if not m:
         raise _Outside()
-    body, out, pos = m.group(1).strip(), {}, 0
+    body, out, pos = m.group(1).strip(" \t"), {}, 0
     while pos < len(body):
         item = _INLINE_ITEM_RE.match(body, pos)
         if not item or item.group(1) in out or (item.group(3) == "," and item.end() == len(body)):
@@ -181,7 +182,7 @@ def _parse(text):
             while rest.count("[") != rest.count("]"):
                 if i >= n or "#" in lines[i]:
                     raise _Outside()
-                rest += " " + lines[i].strip()
+                rest += " " + lines[i].strip(" \t")
                 i += 1
             table[key] = _array(rest)
         else:
