@@ -13,6 +13,7 @@ with NO_COLOR or ``--no-color``) statuses and the verdict are coloured with
 ANSI codes added around the padded cells, so the layout is the same.
 """
 
+import math
 import os
 import textwrap
 
@@ -408,3 +409,14 @@ def _matrix_json(labels, reports, only_missing):
             "verdicts": [r.verdict() for r in reports],
             "exit_code": max(r.exit_code for r in reports)}
     return json.dumps(data, indent=2) + "\n"
+
+
+def json_safe(value):
+    """NaN/inf floats (unknown bounds) become null, recursively: JSON has no NaN."""
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value

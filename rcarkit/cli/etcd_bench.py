@@ -25,6 +25,7 @@ from typing import List, Optional
 import typer
 
 from rcarkit.cli.common import check_choice, emit, fail, user_errors
+from rcarkit.render import json_safe
 
 HELP = (
     "Measure fdatasync latency the way etcd's WAL uses the disk (preallocated file, "
@@ -203,7 +204,7 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
                            "written": written,
                            "removed": removed,
                            "error": str(emit_error) if emit_error else None}}
-        emit(json.dumps(_json_safe(doc), indent=2, allow_nan=False) + "\n")
+        emit(json.dumps(json_safe(doc), indent=2, allow_nan=False) + "\n")
     else:
         emit(render_table(measurements, peer_measurement, rec, kine_measurements))
     if emit_error is not None:
@@ -221,16 +222,6 @@ def _run(paths, block_size, engine, max_time, max_bytes, peer, control_planes,
         typer.echo("%s: up to date" % emit_dir, err=True)
     raise typer.Exit(rec.exit_code)
 
-
-def _json_safe(value):
-    """NaN/inf floats (unknown bounds) become null; JSON has no NaN."""
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def _is_tty(stream) -> bool:

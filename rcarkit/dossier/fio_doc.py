@@ -22,16 +22,8 @@ from rcarkit.etcd.advice import recommend
 from rcarkit.etcd.bench import PathMeasurement
 from rcarkit.etcd.device import StorageDevice
 from rcarkit.etcd.fio import fio_sync_stats, parse_fio_json
+from rcarkit.render import json_safe
 
-
-def _json_safe(value):
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def _device(label, device):
@@ -66,4 +58,4 @@ def etcd_document_from_fio(items):
            "peer": None, "recommendation": rec.to_dict(),
            "emitted": {"directory": None, "kubeadm_api": None, "written": [], "removed": [],
                        "error": None}}
-    return _json_safe(doc)
+    return json_safe(doc)

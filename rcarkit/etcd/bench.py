@@ -146,13 +146,13 @@ import signal
 import stat
 import subprocess
 import tempfile
-import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from rcarkit.errors import RcarkitError
+from rcarkit.files import signals_raise
 from rcarkit.etcd.stats import AdaptiveStop, FsyncStats, ci_ranks, threshold_label
 from rcarkit.etcd.device import StorageDevice, describe_path
 
@@ -326,29 +326,6 @@ def _check_space(p: str, needed_bytes: int) -> None:
             path=p, hint="free space or lower --max-bytes")
 
 
-@contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """During the block, SIGTERM (and SIGHUP: the serial console or ssh session
-    went away) raise SystemExit(128 + signal) so finally-blocks run. A signal
-    the caller ignores (``nohup``) stays ignored."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _handler(signum, frame):
-        raise SystemExit(128 + signum)
-
-    previous = {}
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(signum) is not signal.SIG_IGN:
-            previous[signum] = signal.signal(signum, _handler)
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-
-
 _STALE_RE = re.compile(re.escape(TEMP_PREFIX) + r"([1-9][0-9]{0,9})-[A-Za-z0-9_]+")
 
 
@@ -397,7 +374,7 @@ def bench_tempdir(path, needed_bytes: int) -> Iterator[str]:
     (stale ones of killed runs first: :func:`remove_stale_tempdirs`)."""
     remove_stale_tempdirs(path)
     check_target(path, needed_bytes)
-    with _sigterm_raises():
+    with signals_raise():
         try:
             tmp = tempfile.mkdtemp(prefix="%s%d-" % (TEMP_PREFIX, os.getpid()), dir=str(path))
         except OSError as e:
