@@ -24,7 +24,7 @@ def test_bare_rcarkit_says_why_on_stderr():
     assert "Usage" in proc.stderr
 
 
-@pytest.mark.parametrize("delay", [0.02, 0.05, 0.1])
+@pytest.mark.parametrize("delay", [0.02, 0.05, 0.08, 0.1, 0.12, 0.15, 0.2])
 def test_ctrl_c_in_the_first_tenth_of_a_second(tmp_path, configs_dir, delay):
     """9 of 30 runs printed a KeyboardInterrupt traceback from an import."""
     for _ in range(3):

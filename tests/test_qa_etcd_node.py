@@ -184,10 +184,13 @@ def test_block_larger_than_the_wal_segment_is_refused(tmp_path):
 
 def test_block_larger_than_default_max_bytes_names_the_options():
     """Without --max-bytes, the message quoted '--max-bytes (23068672)', an
-    option the user never gave, and offered no fix."""
+    option the user never gave, and offered no fix. (Only --load etcd caps an
+    adaptive run by bytes; the default --load auto falls back to the saturated
+    writer, whose cap is the 64 MB WAL segment.)"""
     from typer.testing import CliRunner
     from rcarkit.cli.app import app
-    r = CliRunner().invoke(app, ["etcd-bench", "/dev/shm", "--block-size", "30000000"])
+    r = CliRunner().invoke(app, ["etcd-bench", "/dev/shm", "--block-size", "30000000",
+                                 "--load", "etcd"])
     assert r.exit_code == 2
     line = r.output.strip().splitlines()[-1]
     assert "--block-size 30000000" in line and "raise --max-bytes" in line
