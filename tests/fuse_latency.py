@@ -37,6 +37,8 @@ import sys
 import tempfile
 import time
 
+import loop_ext4
+
 IMAGE_NAME = "disk.img"
 
 
@@ -163,36 +165,14 @@ class ConstantLatencyExt4:
                         tail = f.read().strip().splitlines()[-1:] or ["no output"]
                     raise Unavailable("FUSE server did not start: %s" % tail[0])
                 time.sleep(0.05)
-            r = _run(["losetup", "-f", "--show", image])
-            if r.returncode != 0:
-                raise Unavailable("losetup on the FUSE file failed: %s"
-                                  % r.stderr.decode().strip())
-            self.device = r.stdout.decode().strip()
-            r = _run(["mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0",
-                      self.device])
-            if r.returncode != 0:
-                raise Unavailable("mkfs.ext4 failed: %s" % r.stderr.decode().strip())
-            self.mountpoint = os.path.join(self.dir, "mnt")
-            os.mkdir(self.mountpoint)
-            r = _run(["mount", "-t", "ext4", self.device, self.mountpoint])
-            if r.returncode != 0:
-                self.mountpoint = None
-                raise Unavailable("mount failed: %s" % r.stderr.decode().strip())
-            rdev = os.stat(self.device).st_rdev
-            self.majmin = "%d:%d" % (os.major(rdev), os.minor(rdev))
+            loop_ext4.mount(self, image, Unavailable)
         except BaseException:
             self.close()
             raise
         return self
 
     def close(self):
-        if self.mountpoint and os.path.ismount(self.mountpoint):
-            if _run(["umount", self.mountpoint]).returncode != 0:
-                _run(["umount", "-l", self.mountpoint])
-        self.mountpoint = None
-        if self.device:
-            _run(["losetup", "-d", self.device])
-            self.device = None
+        loop_ext4.unmount(self)
         if self.fuse_mnt:
             for _ in range(50):  # the loop device lets go of the file asynchronously
                 if _run(["fusermount", "-u", self.fuse_mnt]).returncode == 0 \

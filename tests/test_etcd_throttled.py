@@ -36,6 +36,8 @@ from pathlib import Path
 
 import pytest
 
+import loop_ext4
+
 REPO = Path(__file__).resolve().parents[1]
 THROTTLE_IOPS = 200
 
@@ -70,35 +72,14 @@ class LoopExt4:
             img = os.path.join(self.dir, "disk.img")
             with open(img, "wb") as f:
                 f.truncate(self.size_mb * 1024 * 1024)
-            r = _run(["losetup", "-f", "--show", img])
-            if r.returncode != 0:
-                raise Unavailable("losetup failed: %s" % r.stderr.decode().strip())
-            self.device = r.stdout.decode().strip()
-            # no lazy init: background inode-table zeroing would skew latencies
-            r = _run(["mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0",
-                      self.device])
-            if r.returncode != 0:
-                raise Unavailable("mkfs.ext4 failed: %s" % r.stderr.decode().strip())
-            self.mountpoint = os.path.join(self.dir, "mnt")
-            os.mkdir(self.mountpoint)
-            r = _run(["mount", "-t", "ext4", self.device, self.mountpoint])
-            if r.returncode != 0:
-                self.mountpoint = None
-                raise Unavailable("mount failed: %s" % r.stderr.decode().strip())
-            rdev = os.stat(self.device).st_rdev
-            self.majmin = "%d:%d" % (os.major(rdev), os.minor(rdev))
+            loop_ext4.mount(self, img, Unavailable)
         except BaseException:
             self.close()
             raise
         return self
 
     def close(self):
-        if self.mountpoint and os.path.ismount(self.mountpoint):
-            if _run(["umount", self.mountpoint]).returncode != 0:
-                _run(["umount", "-l", self.mountpoint])
-        if self.device:
-            _run(["losetup", "-d", self.device])
-            self.device = None
+        loop_ext4.unmount(self)
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None
