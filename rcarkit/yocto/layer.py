@@ -258,10 +258,15 @@ class LayerSpec:
         from rcarkit.yocto.releases import syntax_of
         return syntax_of(self.layer_series)
 
+    @property
+    def override_sep(self):
+        """``:`` (honister and later) or ``_`` (before), between a variable, its
+        operation and its override."""
+        return ":" if self.colon_overrides else "_"
+
     def op(self, var, operation, override):
         """``SRC_URI:append:rcar-gen3`` or, before honister, ``SRC_URI_append_rcar-gen3``."""
-        sep = ":" if self.colon_overrides else "_"
-        return sep.join(w for w in (var, operation, override) if w)
+        return self.override_sep.join(w for w in (var, operation, override) if w)
 
     @property
     def layer_name(self):
@@ -356,7 +361,7 @@ class LayerResult:
             "machine_overrides": list(self.spec.overrides),
             "reaches": [t.to_dict() for t in self.spec.targets],
             "layer_series": list(self.spec.layer_series),
-            "override_syntax": ":append" if self.spec.colon_overrides else "_append",
+            "override_syntax": self.spec.override_sep + "append",
             "warnings": list(self.warnings or []),
             "rcarkit_recipe": self.spec.with_rcarkit_recipe,
             "files": list(self.files),

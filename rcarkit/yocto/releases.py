@@ -34,10 +34,6 @@ class Release:
     year: int
     colon_overrides: bool       # honister (3.4) and later: SRC_URI:append:<override>
 
-    @property
-    def syntax(self):
-        return ":append" if self.colon_overrides else "_append"
-
 
 _TABLE = (
     ("pyro", "2.3", 2017), ("rocko", "2.4", 2017), ("sumo", "2.5", 2018),
