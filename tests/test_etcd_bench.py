@@ -285,3 +285,23 @@ def test_cleanup_on_real_stop_signal(tmp_path, engine, signum):
         ps = subprocess.run(["pgrep", "-f", "--", "--directory=%s/" % tmp_path],
                             stdout=subprocess.PIPE)
         assert ps.stdout.decode().strip() == ""
+
+
+def test_error_in_own_session_keeps_its_hint():
+    """A RcarkitError raised in the forked writer reaches the user whole
+    (message, path, hint), not as "the benchmark failed: ..."."""
+    from rcarkit.etcd.bench import run_in_own_session
+
+    def work(progress):
+        raise RcarkitError("no room", path="/x", hint="free 64 MiB")
+
+    with pytest.raises(RcarkitError) as err:
+        run_in_own_session(work)
+    assert str(err.value) == "/x: no room (free 64 MiB)"
+    assert err.value.hint == "free 64 MiB"
+
+    def crash(progress):
+        raise ValueError("boom")
+
+    with pytest.raises(RcarkitError, match="the benchmark failed: ValueError: boom"):
+        run_in_own_session(crash)

@@ -585,8 +585,8 @@ def run_in_own_session(work: Callable[[ProgressCallback], object],
                        progress: Optional[ProgressCallback] = None):
     """``work(progress)`` in a forked child that calls ``setsid()``; its
     return value (pickled through a pipe). See "Its own session" in the
-    module doc. OSError in the child is raised here as OSError; anything else
-    as RcarkitError. Ctrl-C, SIGTERM or an exception here (e.g. from
+    module doc. OSError in the child is raised here as OSError, a RcarkitError
+    as the same message, path and hint; anything else as RcarkitError. Ctrl-C, SIGTERM or an exception here (e.g. from
     ``progress``) SIGKILLs the child and waits for it before going on, so the
     caller's clean-up never races a writer. Without ``os.fork`` (or with
     ``RCARKIT_SAME_SESSION=1``) ``work`` runs here."""
@@ -615,6 +615,8 @@ def run_in_own_session(work: Callable[[ProgressCallback], object],
                 _send(wfd, ("result", result))
             except OSError as e:
                 _send(wfd, ("oserror", e.errno, e.strerror or str(e)))
+            except RcarkitError as e:  # its fields, so the hint reaches the user
+                _send(wfd, ("rcarkit", e.message, e.path, e.line, e.hint))
             except BaseException as e:  # reported to the parent, which re-raises
                 _send(wfd, ("error", "%s: %s" % (type(e).__name__, e)))
         except BaseException:
@@ -642,6 +644,9 @@ def run_in_own_session(work: Callable[[ProgressCallback], object],
                 return message[1]
             if kind == "oserror":
                 raise OSError(message[1], message[2])
+            if kind == "rcarkit":
+                raise RcarkitError(message[1], path=message[2], line=message[3],
+                                   hint=message[4])
             raise RcarkitError("the benchmark failed: %s" % message[1])
     finally:
         os.close(rfd)
