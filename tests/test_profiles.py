@@ -148,7 +148,7 @@ def test_expect():
                          'served_by = ["OTHER"]'), "served_by needs served_by_reason"),
     (lambda p: p.replace('reason = "plain breaks"', 'reason = "plain breaks"\n'
                          'served_by_reason = "r"\nserved_by_source = "doc"'),
-     "served_by needs served_by_reason"),
+     "served_by_reason/served_by_source without served_by"),
     (lambda p: p.replace('reason = "plain breaks"', 'reason = "plain breaks"\n'
                          'served_by = ["OTHER"]\nserved_by_reason = "r"\n'
                          'served_by_source = "nodoc"'), "not in sources.toml"),
@@ -159,11 +159,15 @@ def test_expect():
         'reason = "plain breaks"', 'reason = "plain breaks"\nsince = "two"\n'
         'since_source = "doc"'), "not a release number"),
     (lambda p: p.replace('aliases = ["dm"]', 'aliases = ["dm"]\ncovers = "demo 1 to 2"'),
-     "covers and covers_source go together"),
+     "covers needs covers_source"),
     (lambda p: p.replace('aliases = ["dm"]', 'aliases = ["dm"]\nstatus = "dead"'),
      "status is one of"),
     (lambda p: p.replace('aliases = ["dm"]', 'aliases = ["dm"]\nstatus = "unmaintained"'),
      "needs status_note and status_source"),
+    (lambda p: p.replace('aliases = ["dm"]', 'aliases = ["dm"]\nstatus_note = "gone"'),
+     "status_note without status"),
+    (lambda p: p.replace('reason = "plain breaks"', 'reason = "plain breaks"\n'
+                         'since_source = "doc"'), "since_source without since"),
 ])
 def test_profile_errors_name_file_and_fix(tmp_path, mutate, needle):
     d = make_dir(tmp_path, profile=mutate(PROFILE))

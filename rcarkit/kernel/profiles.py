@@ -516,11 +516,10 @@ def _load_symbols(path):
         hist.unavailable_reason = " ".join(str(entry.get("unavailable_reason", "")).split())
         hist.unavailable_sources = _as_tuple(entry.get("unavailable_source"),
                                              where + " unavailable_source", path)
-        if bool(hist.unavailable_without) != bool(hist.unavailable_reason and
-                                                  hist.unavailable_sources):
-            raise ProfileError("%s: unavailable_without needs unavailable_reason and "
-                               "unavailable_source (and they need it)" % where, path=path,
-                               hint="say why the architecture cannot have it and who says so")
+        _with_reasons("unavailable_without", hist.unavailable_without,
+                      (("unavailable_reason", hist.unavailable_reason),
+                       ("unavailable_source", hist.unavailable_sources)), None, path, where,
+                      hint="say why the architecture cannot have it and who says so")
         if not isinstance(hist.never_existed, bool):
             raise ProfileError("%s: never_existed must be true or false" % where, path=path)
         if hist.never_existed and (hist.added or hist.removed):
@@ -563,6 +562,24 @@ def _check_sources(keys, where, sources, path):
                                path=path, hint="add it to sources.toml or give a URL")
 
 
+def _with_reasons(fact_key, fact, companions, sources, path, where="", hint=None):
+    """A fact in a profile comes with why and who says so: ``companions`` is
+    ``((key, value), ...)`` (its reason, its source keys). All of them, or none
+    of them; the last companion's source keys must be in sources.toml.
+    ``fact_key`` names the fact in the message (``"arches"``,
+    ``"status = 'unmaintained'"``), ``where`` the entry (``"option IP_VS"``)."""
+    at = where + ": " if where else ""
+    given = [key for key, value in companions if value]
+    if fact and len(given) < len(companions):
+        raise ProfileError("%s%s needs %s" % (at, fact_key, " and ".join(k for k, _ in companions)),
+                           path=path, hint=hint)
+    if not fact and given:
+        raise ProfileError("%s%s without %s" % (at, "/".join(given), fact_key.split(" ")[0]),
+                           path=path, hint=hint)
+    if sources is not None:  # None: checked later (kernel-symbols.toml, before sources.toml)
+        _check_sources(companions[-1][1], at + companions[-1][0], sources, path)
+
+
 def _load_profile(path, sources):
     data = _load_toml(path)
     base = os.path.basename(path)
@@ -602,30 +619,23 @@ def _load_profile(path, sources):
     if prof.status not in COMPONENT_STATUSES:
         raise ProfileError("status = %r" % prof.status, path=path,
                            hint="status is one of %s" % ", ".join(COMPONENT_STATUSES))
-    if prof.status != "maintained" and not (prof.status_note and prof.status_sources):
-        raise ProfileError("status = %r needs status_note and status_source" % prof.status,
-                           path=path, hint="say what it means for users and who says so")
-    _check_sources(prof.status_sources, "status_source", sources, path)
+    _with_reasons("status = %r" % prof.status, prof.status != "maintained",
+                  (("status_note", prof.status_note), ("status_source", prof.status_sources)),
+                  sources, path, hint="say what it means for users and who says so")
     prof.covers = " ".join(str(data.get("covers", "")).split())
     prof.covers_sources = _as_tuple(data.get("covers_source"), "covers_source", path)
-    if bool(prof.covers) != bool(prof.covers_sources):
-        raise ProfileError("covers and covers_source go together", path=path,
-                           hint="say which releases the list matches and where that is read")
-    _check_sources(prof.covers_sources, "covers_source", sources, path)
+    _with_reasons("covers", prof.covers, (("covers_source", prof.covers_sources),), sources, path,
+                  hint="say which releases the list matches and where that is read")
     for arch in prof.arches:
         if arch not in KNOWN_ARCHES:
             raise ProfileError("arches: %r is not a kernel architecture" % arch, path=path,
                                hint="use the kernel's ARCH names: %s" % ", ".join(KNOWN_ARCHES))
-    if prof.arches and not (prof.arches_reason and prof.arches_sources):
-        raise ProfileError("arches needs arches_reason and arches_source", path=path,
-                           hint="say what fails on other architectures and who says so")
-    if not prof.arches and (prof.arches_reason or prof.arches_sources):
-        raise ProfileError("arches_reason/arches_source without arches", path=path,
-                           hint='add arches = ["arm64", ...] or remove them')
-    _check_sources(prof.arches_sources, "arches_source", sources, path)
-    if prof.min_kernel and not (prof.min_kernel_reason and prof.min_kernel_sources):
-        raise ProfileError("min_kernel needs min_kernel_reason and min_kernel_source", path=path)
-    _check_sources(prof.min_kernel_sources, "min_kernel_source", sources, path)
+    _with_reasons("arches", prof.arches, (("arches_reason", prof.arches_reason),
+                                          ("arches_source", prof.arches_sources)), sources, path,
+                  hint="say what fails on other architectures and who says so, or drop them")
+    _with_reasons("min_kernel", prof.min_kernel, (("min_kernel_reason", prof.min_kernel_reason),
+                                                  ("min_kernel_source", prof.min_kernel_sources)),
+                  sources, path, hint="say what fails on older kernels and who says so")
     prof.differs_from = _load_differences(data.get("differs_from", []), path, sources)
     options = data.get("option", [])
     if not isinstance(options, list) or not options:
@@ -665,27 +675,24 @@ def _load_profile(path, sources):
         served_by = _as_tuple(entry.get("served_by"), where + " served_by", path)
         served_reason = str(entry.get("served_by_reason", "")).strip()
         served_sources = _as_tuple(entry.get("served_by_source"), where + " served_by_source", path)
-        if (bool(served_by) != bool(served_reason)) or (bool(served_by) != bool(served_sources)):
-            raise ProfileError("%s: served_by needs served_by_reason and served_by_source"
-                               % where, path=path, hint="say why those symbols do the job "
-                               "and who says so, or drop served_by")
+        _with_reasons("served_by", served_by, (("served_by_reason", served_reason),
+                                               ("served_by_source", served_sources)),
+                      sources, path, where, hint="say why those symbols do the job and who "
+                      "says so, or drop served_by")
         for sym in served_by:
             if not _SYMBOL_RE.match(sym):
                 raise ProfileError("%s: served_by %r is not a symbol name" % (where, sym),
                                    path=path, hint="write it without CONFIG_, in capitals")
-        _check_sources(served_sources, where + " served_by_source", sources, path)
         since = str(entry.get("since", "")).strip()
         since_sources = _as_tuple(entry.get("since_source"), where + " since_source", path)
-        if bool(since) != bool(since_sources):
-            raise ProfileError("%s: since and since_source go together" % where, path=path,
-                               hint="give the first release that needs it and who says so")
+        _with_reasons("since", since, (("since_source", since_sources),), sources, path, where,
+                      hint="give the first release that needs it and who says so")
         if since and not re.match(r"^[0-9]+(\.[0-9]+)*\Z", since):
             raise ProfileError("%s: since = %r is not a release number" % (where, since),
                                path=path, hint='write it like "28.0"')
         if since and not prof.covers:
             raise ProfileError("%s: since needs the profile's covers" % where, path=path,
                                hint="say at the top which releases the profile covers")
-        _check_sources(since_sources, where + " since_source", sources, path)
         prof.options.append(OptionRule(
             profile=name, names=names, expect=expect,
             required=entry.get("required", True), reason=str(entry["reason"]).strip(),
