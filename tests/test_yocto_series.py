@@ -234,3 +234,28 @@ def test_no_warning_when_the_versions_match(tmp_path, configs_dir):
                  "--kernel-version", "5.10.218", "-o", "meta-x", "--format", "json"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["warnings"] == [] and proc.stderr == ""
+
+
+def test_check_kernel_emit_layer_is_the_yocto_layer(series_layers, tmp_path):
+    """check-kernel --emit-layer gives the same tree as yocto-layer (with
+    --with-rcarkit-recipe too) and the same kernel-version warning on stderr;
+    --with-rcarkit-recipe without --emit-layer is a usage error."""
+    common = [str(CONFIGS / RCAR_414), "--proxy-mode", "ipvs", "--with-optional",
+              "--layer-series", "scarthgap", "--with-rcarkit-recipe"]
+    ours = _run(["check-kernel"] + common + ["--emit-layer", "a/meta-k8s"], tmp_path)
+    theirs = _run(["yocto-layer"] + common + ["-o", "b/meta-k8s"], tmp_path)
+    assert ours.returncode == 1 and theirs.returncode == 0, ours.stderr + theirs.stderr
+
+    def tree(root):
+        return {str(p.relative_to(root)): p.read_bytes().replace(  # the README's regenerate line names -o
+            ("%s/meta-k8s" % root.parent.name).encode(), b"@")
+                for p in sorted(root.rglob("*"))
+                if p.is_file() and p.name != ".rcarkit-manifest.json"}  # hashes the README
+    a, b = tree(tmp_path / "a/meta-k8s"), tree(tmp_path / "b/meta-k8s")
+    assert a == b and any("python3-rcarkit" in name for name in a)
+    warning = [l for l in ours.stderr.splitlines() if not l.startswith("wrote ")]
+    assert warning == theirs.stderr.splitlines()
+    assert "5.10.218" in ours.stderr and "${B}/.config" in ours.stderr
+    bad = _run(["check-kernel", str(CONFIGS / RCAR_414), "--with-rcarkit-recipe"], tmp_path)
+    assert bad.returncode == 2 and "only used with --emit-layer" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1

@@ -23,7 +23,8 @@ from rcarkit.cli.common import (CNI_OPTION, DEFCONFIG_OPTION, FORCE_OPTION, KERN
                                 PROFILES_DIR_OPTION, PROXY_MODE_OPTION, RUNTIME_OPTION,
                                 check_choice, choose_profiles, complete_format, emit, fail,
                                 next_step_text, read_kernel_config, selection_units, use_color,
-                                user_errors, WITH_OPTIONAL_OPTION)
+                                user_errors, warn, WITH_OPTIONAL_OPTION,
+                                WITH_RCARKIT_RECIPE_OPTION)
 from rcarkit.errors import EXIT_USAGE
 
 EXIT_CODES_HELP = ("Exit codes: 0 all required options present; 1 required options missing; "
@@ -92,6 +93,7 @@ def check_kernel_cmd(
     kernel_src: Optional[Path] = KERNEL_SRC_OPTION,
     force: bool = FORCE_OPTION,
     with_optional: bool = WITH_OPTIONAL_OPTION,
+    with_rcarkit_recipe: bool = WITH_RCARKIT_RECIPE_OPTION,
     no_color: bool = NO_COLOR_OPTION,
 ):
     check_choice(fmt, ("table", "json", "markdown"), "--format")
@@ -99,6 +101,8 @@ def check_kernel_cmd(
     configs = list(configs or [])
     if len(configs) > 1 and (emit_fragment is not None or emit_layer is not None):
         fail("--emit-fragment and --emit-layer take one config, not %d" % len(configs))
+    if with_rcarkit_recipe and emit_layer is None:
+        fail("--with-rcarkit-recipe is only used with --emit-layer")
     config = configs[0] if configs else None
     if emit_fragment is None and emit_layer is None:
         given = [flag for flag, value in (("--kernel-recipe", kernel_recipe),
@@ -130,15 +134,16 @@ def check_kernel_cmd(
         cfg = read_kernel_config(config, kernel_version, defconfig, catalog, kernel_src)
         _kernel_src_used([cfg], kernel_src, emit_fragment, emit_layer)
         report = check_config(cfg, profiles, catalog)
-        written = []
+        emitted = None
         if emit_fragment is not None or emit_layer is not None:
             from rcarkit.yocto import layer as yocto
             src = str(kernel_src) if kernel_src is not None else None
-            written = yocto.write_outputs(report, catalog, fragment_path=emit_fragment,
+            emitted = yocto.write_outputs(report, catalog, fragment_path=emit_fragment,
                                           layer_dir=emit_layer, kernel_recipe=kernel_recipe,
                                           machine_override=machine_override,
                                           layer_series=layer_series, kernel_src=src,
-                                          force=force, config=cfg, with_optional=with_optional)
+                                          force=force, config=cfg, with_optional=with_optional,
+                                          with_rcarkit_recipe=with_rcarkit_recipe)
         from rcarkit.render import render, width
         emit(render(report, fmt, only_missing, color))
         if fmt == "table" and report.exit_code != 0 and emit_fragment is None \
@@ -146,8 +151,11 @@ def check_kernel_cmd(
             emit(next_step_text(selection_units(config, profile, cni, runtime, proxy_mode,
                                                 all_profiles, kernel_version, defconfig,
                                                 profiles_dir), width()))
-        for item in written:
-            typer.echo("wrote %s" % item, err=True)
+        if emitted is not None:
+            for line in emitted.warnings:
+                warn(line)
+            for item in emitted.written:
+                typer.echo("wrote %s" % item, err=True)
         raise typer.Exit(report.exit_code)
 
 

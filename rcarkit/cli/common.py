@@ -151,6 +151,19 @@ KERNEL_SRC_OPTION = typer.Option(
     None, "--kernel-src", help="Kernel tree: expand a defconfig with its Kconfig "
     "defaults and resolve the fragment's dependencies from its Kconfig (Kconfiglib).")
 FORCE_OPTION = typer.Option(False, "--force", help="Overwrite files changed by hand.")
+WITH_RCARKIT_RECIPE_OPTION = typer.Option(
+    False, "--with-rcarkit-recipe",
+    help="Also write a python3-rcarkit recipe into the layer (read when meta-python is in "
+         "the build; typer vendored) so check-node and etcd-bench run on the image.")
+
+
+def warn(text):
+    """One ``rcarkit: warning:`` paragraph on stderr (wrapped at 80 columns)."""
+    import sys
+    import textwrap
+    sys.stderr.write("\n".join(textwrap.wrap("rcarkit: warning: " + text, 80,
+                                              subsequent_indent="  ",
+                                              break_on_hyphens=False)) + "\n")
 
 
 # --- the next step printed after a NOT READY check --------------------------

@@ -14,7 +14,8 @@ from rcarkit.cli.common import (CNI_OPTION, DEFCONFIG_OPTION, FORCE_OPTION, KERN
                          KERNEL_SRC_OPTION, KERNEL_VERSION_OPTION, LAYER_SERIES_OPTION,
                          MACHINE_OVERRIDE_OPTION, PROFILES_DIR_OPTION, PROFILE_OPTION,
                          PROXY_MODE_OPTION, RUNTIME_OPTION, check_choice, choose_profiles, emit,
-                         WITH_OPTIONAL_OPTION, read_kernel_config, user_errors)
+                         WITH_OPTIONAL_OPTION, WITH_RCARKIT_RECIPE_OPTION, read_kernel_config,
+                         user_errors, warn)
 
 HELP = (
     "Check a kernel config like check-kernel, then write a Yocto layer that adds "
@@ -54,10 +55,7 @@ def yocto_layer_cmd(
     kernel_src: Optional[Path] = KERNEL_SRC_OPTION,
     force: bool = FORCE_OPTION,
     with_optional: bool = WITH_OPTIONAL_OPTION,
-    with_rcarkit_recipe: bool = typer.Option(
-        False, "--with-rcarkit-recipe",
-        help="Also write a python3-rcarkit recipe (read when meta-python is in the build; "
-             "typer vendored) so check-node and etcd-bench run on the image."),
+    with_rcarkit_recipe: bool = WITH_RCARKIT_RECIPE_OPTION,
     all_profiles: bool = typer.Option(False, "--all-profiles", help="Use every profile."),
     fmt: str = typer.Option("table", "--format", "-f", help="table or json."),
 ):
@@ -92,15 +90,6 @@ def yocto_layer_cmd(
         else:
             emit(render_summary(result))
         raise typer.Exit(0)
-
-
-def warn(text):
-    """One ``rcarkit: warning:`` paragraph on stderr (wrapped at 80 columns)."""
-    import sys
-    import textwrap
-    sys.stderr.write("\n".join(textwrap.wrap("rcarkit: warning: " + text, 80,
-                                              subsequent_indent="  ",
-                                              break_on_hyphens=False)) + "\n")
 
 
 def render_summary(result):

@@ -826,18 +826,29 @@ def generate_layer(report, catalog, directory=None, kernel_recipe=DEFAULT_KERNEL
                        plan=plan, warnings=kernel_warnings(plan, spec, catalog))
 
 
+@dataclass
+class EmittedOutputs:
+    """What :func:`write_outputs` wrote, and the warnings to print (the layer's
+    kernel-version mismatch, :func:`kernel_warnings`)."""
+    written: List[str]
+    warnings: List[str]
+
+
 def write_outputs(report, catalog, fragment_path=None, layer_dir=None,
                   kernel_recipe=DEFAULT_KERNEL_RECIPE, machine_override=None,
                   layer_series=None, kernel_src=None, force=False, config=None,
-                  with_optional=False):
+                  with_optional=False, with_rcarkit_recipe=False) -> EmittedOutputs:
     """check-kernel --emit-fragment FILE / --emit-layer DIR: plan the fragment
     once, check every target (layer options, a file where the layer directory
     goes, hand edits, a directory where the fragment goes) and only then write,
-    so a refusal leaves nothing half-written. Return the paths that changed."""
+    so a refusal leaves nothing half-written."""
     from rcarkit.files import GeneratedTree, check_single, write_single
     spec = None
     if layer_dir is not None:
-        spec = layer_spec(layer_dir, kernel_recipe, machine_override, layer_series)
+        spec = layer_spec(layer_dir, kernel_recipe, machine_override, layer_series,
+                          with_rcarkit_recipe)
+    elif with_rcarkit_recipe:
+        raise RcarkitError("--with-rcarkit-recipe is only used with --emit-layer")
         GeneratedTree(spec.directory, force=force)      # a file where the layer goes
     if fragment_path is not None and os.path.isdir(fragment_path):
         check_single(fragment_path, "", force)          # raises "is a directory"
@@ -848,13 +859,15 @@ def write_outputs(report, catalog, fragment_path=None, layer_dir=None,
     if spec is not None:
         GeneratedTree(spec.directory, force=force).check(
             render_layer(plan, report, spec, kernel_src=kernel_src))
-    written = []
+    written, warnings = [], []
     if fragment_changes:
         written.append(write_single(fragment_path, cfg_text, force=force))
     if spec is not None:
         result = generate_layer(report, catalog, spec.directory, kernel_recipe=kernel_recipe,
                                 machine_override=machine_override, layer_series=layer_series,
-                                kernel_src=kernel_src, force=force, plan=plan)
+                                kernel_src=kernel_src, force=force, plan=plan,
+                                with_rcarkit_recipe=with_rcarkit_recipe)
         written += list(result.changed) + ["%s (removed)" % p for p in result.removed]
-    return written
+        warnings = list(result.warnings or [])
+    return EmittedOutputs(written=written, warnings=warnings)
 
