@@ -11,7 +11,13 @@ through :func:`read_capped`:
 * at most ``limit`` bytes are read; a larger file is an error, never an
   out-of-memory kill;
 * ``-`` means standard input (whatever it is: a pipe is the point), read with
-  the same cap.
+  the same cap;
+* ``within=DIR`` (``check-node --root``): after the open, the file the
+  descriptor really is (``/proc/self/fd/N``) must lie under ``DIR``, else it
+  is refused. :mod:`rcarkit.node.rootfs` resolves a path before it is opened;
+  this closes the window in which a component could be swapped for a symlink
+  leading out of the root between that check and the open. Without procfs
+  (``/proc/self/fd`` unreadable) the resolution alone stands.
 
 :func:`decompress_capped` inflates gzip, xz, bzip2 and zstd streams in 1 MiB
 steps and stops past its cap while it streams, so a decompression bomb costs
@@ -37,11 +43,23 @@ def _kind(mode):
     return "not a regular file"
 
 
-def open_regular(path, error=RcarkitError):
+def fd_within(fd, directory):
+    """False when open descriptor ``fd`` is a file outside ``directory`` (a real
+    path, no symlinks); True inside it, or when procfs cannot tell."""
+    try:
+        actual = os.readlink("/proc/self/fd/%d" % fd)
+    except OSError:
+        return True
+    top = directory.rstrip("/")
+    return actual == top or actual.startswith(top + "/")
+
+
+def open_regular(path, error=RcarkitError, within=None):
     """An open binary file object for the regular file at ``path``.
 
     Raises ``error`` (an :class:`RcarkitError` class) naming the path for a
-    missing, unreadable or non-regular file.
+    missing, unreadable or non-regular file, or (``within``) one that is not
+    below that real directory once open.
     """
     path = os.fspath(path)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
@@ -66,16 +84,21 @@ def open_regular(path, error=RcarkitError):
         os.close(fd)
         raise error("is %s, not a regular file" % _kind(mode), path=path,
                     hint="pass a regular file")
+    if within is not None and not fd_within(fd, within):
+        os.close(fd)
+        raise error("led out of %s when opened (a symlink changed under it)" % within,
+                    path=path, hint="is something changing the tree while it is read?")
     return os.fdopen(fd, "rb")
 
 
-def read_capped(path, limit, error=RcarkitError, what="file"):
-    """The bytes of the regular file at ``path`` (``-``: standard input), at most ``limit``."""
+def read_capped(path, limit, error=RcarkitError, what="file", within=None):
+    """The bytes of the regular file at ``path`` (``-``: standard input), at most
+    ``limit`` (``within``: see :func:`open_regular`)."""
     path = os.fspath(path)
     if path == "-":
         fh, name, close = sys.stdin.buffer, "<stdin>", False
     else:
-        fh, name, close = open_regular(path, error), path, True
+        fh, name, close = open_regular(path, error, within), path, True
     try:
         data = fh.read(limit + 1)
     except OSError as exc:

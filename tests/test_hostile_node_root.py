@@ -229,3 +229,66 @@ def test_resolve_never_leaves_the_root(tmp_path):
 def test_valid_release(text, ok):
     from rcarkit.node.rootfs import valid_release
     assert valid_release(text) is ok
+
+
+_FLIPPER = r"""
+import os, sys, time
+root, host = sys.argv[1], sys.argv[2]
+etc, real, link = (os.path.join(root, n) for n in ("etc", "etc.real", "etc.link"))
+os.symlink(host, link)
+end = time.monotonic() + float(sys.argv[3])
+while time.monotonic() < end:     # etc: the board's directory, then a link out of the root
+    os.rename(etc, real); os.rename(link, etc)
+    os.rename(etc, link); os.rename(real, etc)
+"""
+
+
+def _race(root, host, seconds, within_check):
+    """Read R/etc/data over and over while another process swaps R/etc for a
+    symlink to ``host`` and back; the texts read."""
+    import subprocess
+    import sys
+    import time
+    from rcarkit.errors import RcarkitError
+    from rcarkit.node.probe import NodeRoot
+    node = NodeRoot(root)
+    if not within_check:
+        node.within = None
+    flipper = subprocess.Popen([sys.executable, "-c", _FLIPPER, str(root), str(host),
+                                str(seconds)])
+    seen = set()
+    try:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and flipper.poll() is None:
+            try:
+                seen.add(node.read("etc/data"))
+            except RcarkitError as exc:   # etc vanished mid-swap, or the escape was caught
+                seen.add("error: " + exc.message)
+            if not within_check and any(SECRET in (t or "") for t in seen):
+                break
+    finally:
+        flipper.kill()
+        flipper.wait()
+    return seen
+
+
+def test_symlink_swapped_in_while_reading_never_leaks(tmp_path):
+    """The resolver checks each component, then the file is opened: a component
+    swapped for a symlink out of the root in between is caught after the open
+    (``/proc/self/fd``), so the host file is never returned. The control run,
+    without that check, shows the race is really hit on this machine."""
+    host = tmp_path / "host"
+    host.mkdir()
+    (host / "data").write_text(SECRET + "\n")
+
+    def board_root(name):
+        root = tmp_path / name
+        (root / "etc").mkdir(parents=True)
+        (root / "etc" / "data").write_text("BOARD\n")
+        return root
+    control = _race(board_root("control"), host, 20.0, within_check=False)
+    if not any(SECRET in (t or "") for t in control):
+        pytest.skip("the race was not hit in 20 s here: nothing to show")
+    seen = _race(board_root("root"), host, 8.0, within_check=True)
+    assert not any(SECRET in (t or "") for t in seen)
+    assert "BOARD\n" in seen

@@ -173,7 +173,7 @@ class ModuleTree:
         try:
             if path is None:        # a symlink loop
                 raise RcarkitError("symlink loop", path=os.path.join(self.directory, name))
-            data = read_capped(path, MAX_INDEX_BYTES, what=name)
+            data = read_capped(path, MAX_INDEX_BYTES, what=name, within=self.node.within)
         except RcarkitError:
             if path is None or not os.path.exists(path):   # dangling: as good as absent
                 return None
@@ -249,11 +249,12 @@ class ModuleTree:
                 if not self._isfile(rel)]
 
 
-def read_module_bytes(path):
+def read_module_bytes(path, within=None):
     """The ELF bytes of a module file, decompressed. Raises RcarkitError when it
-    cannot be read (the message says why, e.g. no ``zstd`` program)."""
+    cannot be read (the message says why, e.g. no ``zstd`` program); ``within``:
+    see :func:`rcarkit.safe_read.open_regular`."""
     from rcarkit.safe_read import read_capped
-    raw = read_capped(path, MAX_MODULE_BYTES, what="a module")
+    raw = read_capped(path, MAX_MODULE_BYTES, what="a module", within=within)
     if path.endswith(".xz"):
         import lzma
         decompressor = lzma.LZMADecompressor()
@@ -305,7 +306,7 @@ def _unzstd(raw, path):
     return proc.stdout[:MAX_MODULE_BYTES]
 
 
-def read_modinfo(path):
+def read_modinfo(path, within=None):
     """The ``.modinfo`` key/value pairs of a module file (``{"vermagic": ..., ...}``).
 
     Repeated keys (``alias``, ``depends`` parts) keep their first value; the
@@ -313,7 +314,7 @@ def read_modinfo(path):
     """
     from elftools.common.exceptions import ELFError
     from elftools.elf.elffile import ELFFile
-    data = read_module_bytes(path)
+    data = read_module_bytes(path, within)
     try:
         elf = ELFFile(io.BytesIO(data))
         section = elf.get_section_by_name(".modinfo")
@@ -348,11 +349,13 @@ def vermagic_release(vermagic):
 def loaded_modules(root):
     """Names of the modules in ``<root>/proc/modules`` (None when unreadable)."""
     from rcarkit.safe_read import read_capped
-    path = _node(root).join("proc/modules")
+    node = _node(root)
+    path = node.join("proc/modules")
     if path is None or not os.path.exists(path):
         return None
     try:
-        text = read_capped(path, MAX_INDEX_BYTES, what="proc/modules").decode("utf-8", "replace")
+        text = read_capped(path, MAX_INDEX_BYTES, what="proc/modules",
+                           within=node.within).decode("utf-8", "replace")
     except RcarkitError:
         if not os.path.exists(path) or not os.access(path, os.R_OK):
             return None

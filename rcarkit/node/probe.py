@@ -28,7 +28,11 @@ class NodeRoot:
 
     def __init__(self, path="/"):
         self.path = os.path.abspath(os.fspath(path))
-        self.live = os.path.realpath(self.path) == "/"
+        real = os.path.realpath(self.path)
+        self.live = real == "/"
+        #: what every file read under the root must really be below once open
+        #: (:func:`rcarkit.safe_read.open_regular`); None on the live system
+        self.within = None if self.live else real
 
     def join(self, rel):
         """The host path of ``rel`` inside the root (None: a symlink loop, or a
@@ -52,7 +56,7 @@ class NodeRoot:
         except OSError:
             return None
         try:
-            with open_regular(path) as fh:
+            with open_regular(path, within=self.within) as fh:
                 return fh.read(limit).decode("utf-8", "replace")
         except OSError:
             return None
@@ -65,7 +69,7 @@ class NodeRoot:
         if path is None:
             return "symlink loop"
         try:
-            with open_regular(path):   # O_NONBLOCK: a FIFO there does not hang
+            with open_regular(path, within=self.within):   # O_NONBLOCK: a FIFO does not hang
                 return None
         except RcarkitError as exc:
             return "absent" if exc.message == "no such file" else exc.message

@@ -26,6 +26,12 @@ component: letters, digits and ``. _ - + ~`` only, never ``.`` or ``..``.
 :class:`rcarkit.node.probe.NodeRoot` and :mod:`rcarkit.node.modules` join
 every path under a root through this module; nothing else in
 :mod:`rcarkit.node` joins a root and a relative path itself.
+
+The walk checks each component, then the caller opens the result: a
+component swapped for a symlink in between would be followed by that open.
+So every file read under a root is opened with ``within=`` the root's real
+path (:func:`rcarkit.safe_read.open_regular`), which refuses a descriptor
+that, once open, is not below the root (``/proc/self/fd``).
 """
 
 import os
