@@ -28,7 +28,7 @@ every 8 MiB into the same filesystem (unthrottled), for the whole run.
 Needs root and fio. Takes 30-50 minutes with the defaults.
 
     sudo python3 benchmarks/etcd_stability.py [--repeats 10] [--devices tmpfs,disk,loop,1000,300,100,30]
-        [--conditions quiet,loaded] [--max-time 30] [--skip-fio-below 100]
+        [--conditions quiet,loaded] [--max-time 60] [--skip-fio-below 100]
         [--fio-every 5] [--json OUT]
 """
 
@@ -112,7 +112,7 @@ def one_run(path, throttle, max_time):
     r = subprocess.run([sys.executable, "-c", RUN_SCRIPT, str(path),
                         json.dumps({"max_time": max_time})],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(REPO),
-                       env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=max_time + 120,
+                       env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=(max_time or 60.0) + 120,
                        preexec_fn=throttle.preexec if throttle else None)
     if r.returncode != 0:
         raise SystemExit("run failed: %s" % r.stderr.decode()[-2000:])
@@ -130,8 +130,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--devices", default="tmpfs,disk,loop,1000,300,100,30")
     parser.add_argument("--conditions", default="quiet,loaded")
-    parser.add_argument("--max-time", type=float, default=30.0,
-                        help="--max-time of each run (default 30 s)")
+    parser.add_argument("--max-time", type=float, default=None,
+                        help="--max-time of each run (default: etcd-bench's own, 60 s)")
     parser.add_argument("--skip-fio-below", type=int, default=100,
                         help="no fio full run below this many IOPS (30 IOPS: 334 s)")
     parser.add_argument("--fio-every", type=int, default=5,
