@@ -166,6 +166,25 @@ def test_syncs_of_1s_or_more_make_the_disk_unusable():
     assert ea.recommend([measurement("/d", st)]).assessments[0].status == ea.UNUSABLE
 
 
+def test_a_single_slow_sync_is_reported_not_counted():
+    """Seen on 2026-12-02 (a virtual disk under an fsync storm, one run in ten):
+    one sync of 1 s in 3,880, p99 7.9 ms. One sample must not send etcd to
+    tmpfs (issue 9 item 2); it is named in the why lines. A repeat, or a
+    p99.9 at 1 s (a small sample, where it is the largest one), still is."""
+    st = stats(7.9 * MS, ci=(6.8 * MS, 8.0 * MS), p999=30 * MS, mx=1.05, count=3880)
+    st.slow_count = 1
+    rec = ea.recommend([measurement("/var/tmp", st)])
+    assert rec.assessments[0].status == ea.FITS and rec.verdict == ea.LOCAL_DEFAULTS
+    assert any("One fdatasync of 3880 took 1 s or more" in w and "1050 ms" in w
+               for w in rec.why), rec.why
+    st.slow_count = 2
+    assert ea.recommend([measurement("/var/tmp", st)]).verdict == ea.TMPFS
+    small = stats(300 * MS, ci=(200 * MS, 400 * MS), p999=1.05, mx=1.05, count=90)
+    small.slow_count = 1
+    assert ea.recommend([measurement("/d", small)]).assessments[0].unusable_because == \
+        "slow-syncs"
+
+
 def test_p999_at_1s_is_unusable_and_single_cp_goes_tmpfs():
     st = stats(300 * MS, ci=(200 * MS, 400 * MS), p999=1.0, mx=1.1)
     rec = ea.recommend([measurement("/var/lib/etcd", st, kind="sd", dev="/dev/mmcblk0p2")])

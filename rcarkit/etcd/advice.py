@@ -143,6 +143,17 @@ BACKEND_COMMIT_P99_MAX_S = 0.025
 # rescued by longer timeouts: it is unusable for etcd.
 FSYNC_UNUSABLE_S = 1.0
 
+# How many such syncs make the disk unusable when the count is known (our
+# engine): a repeat, not a one-off. At 3 write IOPS etcd logged "slow
+# fdatasync" constantly while the p99.9 stayed at 600 ms, so the p99.9 alone
+# misses it; one 1-s sync in 3,880 on a virtual disk under an fsync storm
+# (one run in ten) would otherwise send etcd to tmpfs on a single sample,
+# which issue 9 item 2 forbids for the timeouts. A single one is reported in
+# the why lines. Either rule also fires when the p99.9 itself is >= 1 s
+# (with fewer than 1,000 samples that is the largest one). fio reports no
+# count: its exact max decides.
+SLOW_SYNCS_UNUSABLE = 2
+
 # The thresholds the benchmark's adaptive stop should decide (p99 CI on one
 # side): only the one the verdict depends on, so sampling stops as early as it can.
 THRESHOLDS = (FSYNC_P99_MAX_S,)
@@ -343,7 +354,10 @@ def assess(measurement) -> PathAssessment:
     * ``unusable``: the filesystem has less free space than etcd needs to
       start (``ETCD_MIN_FREE_BYTES``: two preallocated 64 MB WAL segments and
       a bbolt growth step), whatever its latency; or at least one sync took
-      ``FSYNC_UNUSABLE_S`` (1 s) or more: etcd logs "slow fdatasync" for each.
+      ``FSYNC_UNUSABLE_S`` (1 s) or more: etcd logs "slow fdatasync" for each;
+      with our engine's exact count, at least ``SLOW_SYNCS_UNUSABLE`` (2) of
+      them or a p99.9 of 1 s or more (a single one is reported, not counted);
+      with fio's (only the max is exact) its max.
 
     The heartbeat is derived from ``tail``: the upper end of the 95 %
     interval of the p99 (batch means for our engine), else the largest
@@ -373,8 +387,12 @@ def assess(measurement) -> PathAssessment:
         tail, source = stats.p99, "p99"
     p999 = stats.p999 if _finite(stats.p999) else stats.max
     slow_count = getattr(stats, "slow_count", None)
-    if slow_count is None and _finite(stats.max):  # fio: only the max is exact
-        slow_count = int(stats.max >= FSYNC_UNUSABLE_S)
+    if slow_count is not None:
+        slow_syncs = slow_count >= SLOW_SYNCS_UNUSABLE or (
+            slow_count > 0 and _finite(p999) and p999 >= FSYNC_UNUSABLE_S)
+    else:                              # fio: only the max is exact
+        slow_count = int(_finite(stats.max) and stats.max >= FSYNC_UNUSABLE_S)
+        slow_syncs = bool(slow_count)
     backend = getattr(measurement, "backend_stats", None)  # --load etcd only
     backend_fits, backend_slow = True, False
     if backend is not None and backend.count > 0:
@@ -384,7 +402,7 @@ def assess(measurement) -> PathAssessment:
     why_unusable = None
     if no_space:
         status, why_unusable = UNUSABLE, "space"
-    elif slow_count:
+    elif slow_syncs:
         status, why_unusable = UNUSABLE, "slow-syncs"
     elif _finite(low) and low >= FSYNC_UNUSABLE_S:
         status, why_unusable = UNUSABLE, "latency"
@@ -549,6 +567,16 @@ def _describe(a: PathAssessment) -> str:
 
 
 def _status_line(a: PathAssessment) -> str:
+    line = _status_text(a)
+    if a.status != UNUSABLE and a.slow_count:
+        line += (" One fdatasync of %d took 1 s or more (max %s; etcd logs \"slow "
+                 "fdatasync\" for it [etcd-wal]): a one-off is not counted against the "
+                 "disk, a repeat is; run again to see whether it recurs."
+                 % (a.count, _ms_text(a.max)))
+    return line
+
+
+def _status_text(a: PathAssessment) -> str:
     if a.status == FITS:
         return ("%s -> under the 10 ms etcd asks for: \"p99 duration should be less than "
                 "10ms\" [etcd-faq] [etcd-fio]." % _describe(a))
