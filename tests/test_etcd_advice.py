@@ -121,6 +121,24 @@ def test_raised_verdict_never_shows_etcds_default_timeouts():
     assert any("eMMC" in w for w in rec.why)
 
 
+def test_heartbeat_never_above_the_measured_p999():
+    """Seen on 2026-12-02, a virtual disk under load: one batch holding a 1 s
+    sync put the batch-means bound at 1,160 ms (p99 11.3 ms, 18,562 samples)
+    and asked for a 3000 ms heartbeat where its repeats asked for 100-200. The
+    p99 is below the p99.9, so the p99.9 caps the statistic; with fewer than
+    1,000 samples the p99.9 is the largest sample and does not."""
+    st = stats(11.3 * MS, ci=(6.6 * MS, 1160 * MS), p999=40 * MS, mx=1.1, count=18562)
+    st.slow_count = 1                       # our engine: the one 1.1 s sync, counted
+    rec = ea.recommend([measurement("/var/tmp", st)])
+    a = rec.assessments[0]
+    assert a.status == ea.UNDECIDED and rec.verdict == ea.LOCAL_RAISED
+    assert a.tail == 40 * MS and a.tail_source.startswith("p99.9")
+    assert rec.heartbeat_ms == 150          # 2 x 40 ms -> 100, raised: at least 150
+    assert any("p99.9, below the upper end" in w for w in rec.why)
+    few = stats(11.3 * MS, ci=(6.6 * MS, 90 * MS), p999=40 * MS, mx=40 * MS, count=900)
+    assert ea.recommend([measurement("/d", few)]).assessments[0].tail == 90 * MS
+
+
 def test_unbounded_ci_upper_is_not_a_fit():
     rec = ea.recommend([measurement("/d", stats(2 * MS, ci=(1 * MS, NAN), count=100))])
     assert rec.assessments[0].status == ea.UNDECIDED
