@@ -367,7 +367,8 @@ def assess(measurement) -> PathAssessment:
       with fio's (only the max is exact) its max.
 
     The heartbeat is derived from ``tail``: the upper end of the 95 %
-    interval of the p99 (batch means for our engine), else the largest
+    interval of the p99 (batch means for our engine), capped at the measured
+    p99.9 from ``P999_TAIL_MIN_COUNT`` samples on, else the largest
     sample (too few samples for a bound).
     * ``slow``: the p99 CI lower bound is >= 10 ms (the p99 is not "less than
       10ms" with 97.5 % confidence).
