@@ -7,8 +7,8 @@ click) is imported, then handed back to the CLI's own handling
 its click command, before that handling, gets the same line and exit.
 """
 
-import signal
-import sys
+import _signal   # built in and already set up: `import signal` builds enums (~5 ms),
+import sys       # long enough for a Ctrl-C to land in it with a traceback
 
 
 def _interrupted(signum, frame):
@@ -19,13 +19,13 @@ def _interrupted(signum, frame):
 
 
 def run():
-    previous = signal.signal(signal.SIGINT, _interrupted)
+    previous = _signal.signal(_signal.SIGINT, _interrupted)
     from rcarkit.cli.app import main
-    signal.signal(signal.SIGINT, previous)
+    _signal.signal(_signal.SIGINT, previous)
     try:
         main()
     except KeyboardInterrupt:   # before main() reached its own handling (building
-        _interrupted(signal.SIGINT, None)   # the click command takes ~50 ms)
+        _interrupted(_signal.SIGINT, None)   # the click command takes ~50 ms)
 
 
 if __name__ == "__main__":
