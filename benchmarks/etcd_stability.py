@@ -109,10 +109,12 @@ class Load:
 
 
 def one_run(path, throttle, max_time):
+    from rcarkit.etcd.bench import DEFAULT_MAX_TIME   # REPO is on sys.path (main)
     r = subprocess.run([sys.executable, "-c", RUN_SCRIPT, str(path),
                         json.dumps({"max_time": max_time})],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=str(REPO),
-                       env=dict(os.environ, PYTHONPATH=str(REPO)), timeout=(max_time or 60.0) + 120,
+                       env=dict(os.environ, PYTHONPATH=str(REPO)),
+                       timeout=(max_time or DEFAULT_MAX_TIME) + 120,
                        preexec_fn=throttle.preexec if throttle else None)
     if r.returncode != 0:
         raise SystemExit("run failed: %s" % r.stderr.decode()[-2000:])

@@ -19,8 +19,8 @@ Slow: about 100 s per level (40 s of etcd, 40 s of etcd-bench, set-up),
 table). A level more than one bucket apart is measured once more and must
 agree then: on 2026-12-02 the 100-IOPS level missed in one of two CI runs on
 a quiet machine and passed in the other. Nothing to cache: etcd comes from
-apt, the devices are rebuilt per level. Skips without root, loop devices, a blkio/io controller, /dev/fuse +
-fusepy, or etcd.
+apt, the devices are rebuilt per level. Skips without root, loop devices, a
+blkio/io controller, /dev/fuse + fusepy, or etcd.
 """
 
 import shutil

@@ -586,9 +586,10 @@ def run_in_own_session(work: Callable[[ProgressCallback], object],
     """``work(progress)`` in a forked child that calls ``setsid()``; its
     return value (pickled through a pipe). See "Its own session" in the
     module doc. OSError in the child is raised here as OSError, a RcarkitError
-    as the same message, path and hint; anything else as RcarkitError. Ctrl-C, SIGTERM or an exception here (e.g. from
-    ``progress``) SIGKILLs the child and waits for it before going on, so the
-    caller's clean-up never races a writer. Without ``os.fork`` (or with
+    as the same message, path and hint; anything else as RcarkitError.
+    Ctrl-C, SIGTERM or an exception here (e.g. from ``progress``) SIGKILLs
+    the child and waits for it before going on, so the caller's clean-up
+    never races a writer. Without ``os.fork`` (or with
     ``RCARKIT_SAME_SESSION=1``) ``work`` runs here."""
     import pickle
     if not hasattr(os, "fork") or os.environ.get("RCARKIT_SAME_SESSION") == "1":

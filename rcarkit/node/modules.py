@@ -239,6 +239,11 @@ class ModuleTree:
         inside = rel if rel.startswith("/") else self.rel_dir + "/" + rel
         return self.node.join(inside)
 
+    def modinfo(self, rel):
+        """:func:`read_modinfo` of module ``rel``, opened only if it is really
+        inside the root (:attr:`rcarkit.node.probe.NodeRoot.within`)."""
+        return read_modinfo(self.path(rel), self.node.within)
+
     def _isfile(self, rel):
         path = self.path(rel)
         return path is not None and os.path.isfile(path)

@@ -133,7 +133,7 @@ def _check_one_module(ctx, g, sym, required, profile, modpath):
         add_once(ctx.fixes.module_packages, ctx.nm.yocto_package(name))
         return
     try:
-        info = ctx.nm.read_modinfo(tree.path(rel), tree.node.within)
+        info = tree.modinfo(rel)
     except RcarkitError as exc:
         ctx.finding(actual="unreadable", status=UNKNOWN,
                      reason="module file %s found, vermagic unreadable" % rel,
